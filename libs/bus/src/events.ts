@@ -1,0 +1,210 @@
+import {
+  CloudEvent,
+  EVENT_DATA,
+  type EventData,
+  type EventType,
+  issuesFromZod,
+  JoustingError,
+  STREAMS,
+} from '@jousting/contracts';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { newId, newTraceId } from './ids.js';
+import type { Logger } from './logger.js';
+
+export interface PublishOptions {
+  /** What the event is about (a setting key, a task id). */
+  subject?: string;
+  traceId?: string;
+  /** Deterministic ids let replicas publish the same fact once (JetStream dedup by id). */
+  id?: string;
+}
+
+export interface PublishedEvent<T extends EventType = EventType> {
+  seq: number;
+  duplicate: boolean;
+  event: CloudEvent<EventData<T>>;
+}
+
+/** Builds CloudEvents and stores them in the EVENTS stream, deduplicated by event id. */
+export class EventPublisher {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly source: string,
+  ) {}
+
+  build<T extends EventType>(
+    type: T,
+    data: EventData<T>,
+    opts: PublishOptions = {},
+  ): CloudEvent<EventData<T>> {
+    const checked = EVENT_DATA[type].safeParse(data);
+    if (!checked.success) {
+      // A service built an event that breaks its own contract: a bug, never the caller's input.
+      throw new JoustingError('internal', `event ${type} does not match its schema`, {
+        fields: issuesFromZod(checked.error, 'data'),
+      });
+    }
+    return {
+      specversion: '1.0',
+      id: opts.id ?? newId(),
+      source: this.source,
+      type,
+      time: new Date().toISOString(),
+      ...(opts.subject === undefined ? {} : { subject: opts.subject }),
+      datacontenttype: 'application/json',
+      traceid: opts.traceId ?? newTraceId(),
+      data: checked.data as EventData<T>,
+    };
+  }
+
+  async publish<T extends EventType>(
+    type: T,
+    data: EventData<T>,
+    opts: PublishOptions = {},
+  ): Promise<PublishedEvent<T>> {
+    const event = this.build(type, data, opts);
+    const ack = await this.js.publish(type, JSON.stringify(event), { msgID: event.id });
+    return { seq: ack.seq, duplicate: ack.duplicate, event };
+  }
+
+  /** Publishes several events pipelined: one round trip of waiting instead of one per event. */
+  async publishAll(items: Array<{ type: EventType; data: EventData<EventType>; opts?: PublishOptions }>) {
+    const events = items.map((i) => this.build(i.type, i.data, i.opts));
+    const acks = await Promise.all(
+      events.map((e) => this.js.publish(e.type, JSON.stringify(e), { msgID: e.id })),
+    );
+    return acks.map((ack, i) => ({ seq: ack.seq, duplicate: ack.duplicate, event: events[i]! }));
+  }
+}
+
+export function parseEvent(bytes: Uint8Array): CloudEvent | null {
+  try {
+    const parsed = CloudEvent.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+    return parsed.success ? (parsed.data as CloudEvent) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A plain NATS subscription to live events (no replay, nothing kept if this process is down). */
+export function subscribeEvents(
+  nc: NatsConnection,
+  pattern: string,
+  handler: (event: CloudEvent) => void | Promise<void>,
+  logger?: Logger,
+): Subscription {
+  const sub = nc.subscribe(pattern);
+  void (async () => {
+    for await (const msg of sub) {
+      const event = parseEvent(msg.data);
+      if (!event) {
+        logger?.warn({ subject: msg.subject }, 'ignored a message that is not a CloudEvent');
+        continue;
+      }
+      try {
+        await handler(event);
+      } catch (err) {
+        logger?.error({ err, type: event.type }, 'event handler failed');
+      }
+    }
+  })();
+  return sub;
+}
+
+export interface SequencedEvent {
+  seq: number;
+  event: CloudEvent;
+}
+
+export interface EventStreamOptions {
+  /** Start after this stream sequence; omitted: only new events. */
+  afterSeq?: number;
+  /** One subject filter (2.9 supports one per consumer). */
+  filter?: string;
+}
+
+/**
+ * Reads the EVENTS stream in order through an ordered consumer: replays from `afterSeq` or follows
+ * new events only. Stop it with the returned `stop()`.
+ */
+export async function readEventStream(js: JetStreamClient, opts: EventStreamOptions = {}) {
+  const consumer = await js.consumers.get(STREAMS.events.name, {
+    ...(opts.filter ? { filter_subjects: opts.filter } : {}),
+    ...(opts.afterSeq === undefined
+      ? { deliver_policy: DeliverPolicy.New }
+      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: opts.afterSeq + 1 }),
+  });
+  const messages = await consumer.consume();
+  async function* iterate(): AsyncGenerator<SequencedEvent> {
+    for await (const msg of messages) {
+      const event = parseEvent(msg.data);
+      if (event) yield { seq: msg.seq, event };
+    }
+  }
+  return { events: iterate(), stop: () => messages.stop() };
+}
+
+export interface DurableConsumerOptions {
+  stream?: string;
+  durable: string;
+  filter?: string;
+  logger: Logger;
+  /** Handle one event; throwing naks it for redelivery after `retryDelayMs`. */
+  handler: (event: CloudEvent, msg: JsMsg) => Promise<void>;
+  retryDelayMs?: number;
+  ackWaitMs?: number;
+}
+
+/**
+ * A durable pull consumer: every event reaches the handler at least once, even across restarts;
+ * an event is acknowledged only after its handler finished.
+ */
+export async function consumeDurable(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  opts: DurableConsumerOptions,
+) {
+  const stream = opts.stream ?? STREAMS.events.name;
+  // add() is idempotent for an unchanged config, so every replica and restart may call it.
+  await jsm.consumers.add(stream, {
+    durable_name: opts.durable,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+    deliver_policy: DeliverPolicy.All,
+    max_ack_pending: 1000,
+    ...(opts.filter ? { filter_subject: opts.filter } : {}),
+  });
+  const consumer = await js.consumers.get(stream, opts.durable);
+  const messages = await consumer.consume();
+  const done = (async () => {
+    for await (const msg of messages) {
+      const event = parseEvent(msg.data);
+      if (!event) {
+        opts.logger.warn({ seq: msg.seq }, 'terminating a message that is not a CloudEvent');
+        msg.term();
+        continue;
+      }
+      try {
+        await opts.handler(event, msg);
+        msg.ack();
+      } catch (err) {
+        opts.logger.error({ err, type: event.type, seq: msg.seq }, 'durable handler failed; will retry');
+        msg.nak(opts.retryDelayMs ?? 1000);
+      }
+    }
+  })();
+  return {
+    stop: async () => {
+      messages.stop();
+      await done;
+    },
+  };
+}

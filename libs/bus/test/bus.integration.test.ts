@@ -1,0 +1,154 @@
+import { healthCommand, JoustingError, settingsCommands } from '@jousting/contracts';
+import { type NatsHandle, startNats } from '@jousting/testing';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  callCommand,
+  casUpdate,
+  createLogger,
+  decodeJson,
+  EventPublisher,
+  endpoint,
+  ensureStream,
+  openKv,
+  readEventStream,
+  SHARED_STREAMS,
+  serveCommands,
+  startService,
+} from '../src/index.js';
+
+const logger = createLogger('test', { level: 'silent' });
+let nats: NatsHandle;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  nats = await startNats();
+  nc = await connect({ servers: nats.url });
+  const jsm = await jetstreamManager(nc);
+  for (const spec of SHARED_STREAMS) await ensureStream(jsm, spec);
+});
+afterAll(async () => {
+  await nc?.close();
+  await nats?.stop();
+});
+
+describe('commands over the NATS services API', () => {
+  it('validates the request and returns typed data; refusals name the field', async () => {
+    const svc = await serveCommands(nc, { name: 'settings', version: '0.0.1', logger }, [
+      endpoint(settingsCommands.get, async () => {
+        throw new JoustingError('not_found', 'nothing here');
+      }),
+      endpoint(settingsCommands.patch, async (req) => ({
+        changes: { maxTurns: { from: 30, to: req.changes.maxTurns } },
+        settings: {
+          ...(await import('@jousting/contracts')).DEFAULT_SETTINGS,
+          maxTurns: req.changes.maxTurns ?? 30,
+        },
+      })),
+    ]);
+    try {
+      const reply = await callCommand(nc, settingsCommands.patch, {
+        changes: { maxTurns: 12 },
+        actor: 'test',
+      });
+      expect(reply.settings.maxTurns).toBe(12);
+
+      const bad = await callCommand(nc, settingsCommands.patch, {
+        changes: { maxTurns: 999 },
+        actor: 'test',
+      }).catch((e) => e);
+      expect(bad).toBeInstanceOf(JoustingError);
+      expect(bad.code).toBe('validation_failed');
+      expect(bad.details.fields[0].field).toBe('changes.maxTurns');
+
+      const missing = await callCommand(nc, settingsCommands.get, {}).catch((e) => e);
+      expect(missing.code).toBe('not_found');
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  it('reports a service that is not running as unavailable', async () => {
+    const err = await callCommand(nc, healthCommand('nobody'), {}, { timeoutMs: 1000 }).catch((e) => e);
+    expect(err).toBeInstanceOf(JoustingError);
+    expect(err.code).toBe('unavailable');
+  });
+});
+
+describe('events', () => {
+  it('publishes CloudEvents into EVENTS, dedups by id, and replays from a sequence', async () => {
+    const publisher = new EventPublisher(jetstream(nc), '/jousting/test');
+    const data = { field: 'maxTurns', value: 'x', reason: 'bad', restored: 30, actor: 'external' };
+    const first = await publisher.publish('settings.rejected', data, { id: 'fixed-id-1' });
+    const again = await publisher.publish('settings.rejected', data, { id: 'fixed-id-1' });
+    expect(again.duplicate).toBe(true);
+    expect(first.event).toMatchObject({
+      specversion: '1.0',
+      type: 'settings.rejected',
+      source: '/jousting/test',
+    });
+
+    const [a, b] = await publisher.publishAll([
+      { type: 'settings.rejected', data },
+      { type: 'settings.rejected', data: { ...data, field: 'model' } },
+    ]);
+    const reader = await readEventStream(jetstream(nc), { afterSeq: first.seq });
+    const seen: number[] = [];
+    for await (const item of reader.events) {
+      seen.push(item.seq);
+      if (item.seq === b!.seq) break;
+    }
+    reader.stop();
+    expect(seen).toEqual([a!.seq, b!.seq]);
+  });
+
+  it('refuses to publish data that breaks the event schema', async () => {
+    const publisher = new EventPublisher(jetstream(nc), '/jousting/test');
+    // @ts-expect-error deliberately wrong data
+    expect(() => publisher.build('settings.rejected', { field: 1 })).toThrow(/does not match its schema/);
+  });
+});
+
+describe('KV compare-and-set', () => {
+  it('applies concurrent increments without losing one', async () => {
+    const kv = await openKv(jetstream(nc), 'test-counter');
+    await Promise.all(
+      Array.from({ length: 10 }, () => casUpdate<number>(kv, 'n', (n) => (n ?? 0) + 1, { attempts: 50 })),
+    );
+    expect(decodeJson(await kv.get('n'))).toBe(10);
+  });
+});
+
+describe('service runtime', () => {
+  it('refuses a bad environment naming the variable', async () => {
+    const def = {
+      name: 'cfgtest',
+      version: '1',
+      description: 'x',
+      config: z.object({ PORT: z.coerce.number().int().min(1) }),
+      start: async () => ({ endpoints: [] }),
+    };
+    await expect(startService(def, { env: { NATS_URL: nats.url, PORT: 'abc' }, logger })).rejects.toThrow(
+      /PORT/,
+    );
+  });
+
+  it('answers health and stops cleanly', async () => {
+    const def = {
+      name: 'healthtest',
+      version: '1.2.3',
+      description: 'x',
+      config: z.object({}),
+      start: async () => ({ endpoints: [] }),
+    };
+    const running = await startService(def, { env: { NATS_URL: nats.url }, logger });
+    const health = await callCommand(nc, healthCommand('healthtest'), {});
+    expect(health).toMatchObject({ service: 'healthtest', version: '1.2.3', status: 'ok' });
+    await running.stop();
+    await expect(callCommand(nc, healthCommand('healthtest'), {}, { timeoutMs: 500 })).rejects.toMatchObject({
+      code: 'unavailable',
+    });
+  });
+});

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { Actor, Settings, SettingsChanges } from './settings.js';
+
+/** Data schemas of every event type. The key is the CloudEvent type and the NATS subject. */
+export const EVENT_DATA = {
+  'settings.changed': z.object({ changes: SettingsChanges, settings: Settings, actor: Actor }).meta({
+    id: 'SettingsChangedData',
+    description: 'One or more settings changed; published once per real change.',
+  }),
+  'settings.rejected': z
+    .object({
+      field: z.string(),
+      value: z.unknown().describe('The refused value as it was written to KV'),
+      reason: z.string(),
+      restored: z.unknown().describe('The last valid value, written back'),
+      actor: Actor,
+    })
+    .meta({
+      id: 'SettingsRejectedData',
+      description: 'An invalid value written straight into KV was refused and the last valid value restored.',
+    }),
+} as const;
+
+export type EventType = keyof typeof EVENT_DATA;
+export type EventData<T extends EventType> = z.infer<(typeof EVENT_DATA)[T]>;
+export const EVENT_TYPES = Object.keys(EVENT_DATA) as EventType[];
