@@ -18,7 +18,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['libs/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'],
+          include: [
+            'libs/*/test/**/*.test.ts',
+            'services/*/test/**/*.test.ts',
+            'services/gateway/ui/test/**/*.test.{ts,tsx}',
+          ],
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },

@@ -5,6 +5,7 @@ export * from './events.js';
 export * from './ids.js';
 export * from './kv.js';
 export * from './logger.js';
+export * from './nats-process.js';
 export * from './rpc.js';
 export * from './runtime.js';
 export * from './streams.js';

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
+import { join } from 'node:path';
+import { findNatsServerBinary, freePort, waitForNats } from '@jousting/bus';
+
+export { findNatsServerBinary, freePort, waitForNats };
 
 export interface NatsHandle {
   url: string;
@@ -12,55 +13,6 @@ export interface NatsHandle {
   /** Kill -9 and start again on the same port and store: for crash tests (binary only). */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on 127.0.0.1, found by listening on port 0. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** The nats-server binary: $NATS_SERVER_BIN, then PATH, then the usual install places. */
-export function findNatsServerBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const candidates = [
-    env.NATS_SERVER_BIN,
-    ...(env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'nats-server')),
-    '/usr/sbin/nats-server',
-    '/usr/local/bin/nats-server',
-    '/usr/bin/nats-server',
-  ];
-  for (const candidate of candidates) {
-    if (!candidate) continue;
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
-}
-
-/** Resolves once a client can connect to `url`, or rejects after `timeoutMs`. */
-export async function waitForNats(url: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const nc = await connect({ servers: url, timeout: 1000, reconnect: false });
-      await nc.close();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`NATS at ${url} did not come up: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 /**
