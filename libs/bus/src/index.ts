@@ -8,4 +8,5 @@ export * from './logger.js';
 export * from './nats-process.js';
 export * from './rpc.js';
 export * from './runtime.js';
+export * from './serial-queue.js';
 export * from './streams.js';

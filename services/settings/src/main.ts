@@ -1,0 +1,4 @@
+import { runService } from '@jousting/bus';
+import { settingsService } from './service.js';
+
+await runService(settingsService);
