@@ -61,7 +61,8 @@ export const SETTINGS_SHAPE = {
   }),
 };
 
-export const Settings = z.object(SETTINGS_SHAPE).strict().meta({ id: 'Settings' });
+const SettingsObject = z.object(SETTINGS_SHAPE).strict();
+export const Settings = SettingsObject.meta({ id: 'Settings' });
 export type Settings = z.infer<typeof Settings>;
 export type SettingKey = keyof Settings;
 export const SETTING_KEYS = Object.keys(SETTINGS_SHAPE) as SettingKey[];
@@ -99,5 +100,6 @@ export const Actor = z.string().min(1).max(200);
 
 /** JSON Schema (2020-12) of the settings, with titles, groups, ranges and defaults. */
 export function settingsJsonSchema() {
-  return z.toJSONSchema(Settings, { io: 'input', target: 'draft-2020-12' });
+  // The unregistered object, so the schema is inline rather than a $ref to a component.
+  return z.toJSONSchema(SettingsObject, { io: 'input', target: 'draft-2020-12' });
 }

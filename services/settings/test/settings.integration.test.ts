@@ -63,9 +63,9 @@ beforeEach(async () => {
   await callCommand(nc, settingsCommands.reset, { actor: 'test-setup' });
   events = [];
   audit = [];
-  eventSub = nc.subscribe('settings.>', { callback: (_e, m) => events.push(m.json<CloudEvent>()) });
+  eventSub = nc.subscribe('settings.>', { callback: (_e, m) => void events.push(m.json<CloudEvent>()) });
   auditSub = nc.subscribe('audit.settings.>', {
-    callback: (_e, m) => audit.push(AuditEntry.parse(m.json())),
+    callback: (_e, m) => void audit.push(AuditEntry.parse(m.json())),
   });
   await nc.flush();
 });
