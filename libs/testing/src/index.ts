@@ -1,2 +1,3 @@
 export * from './launcher.js';
 export * from './nats-server.js';
+export * from './stack.js';
