@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   callCommand,
   casUpdate,
+  consumeDurable,
   createLogger,
   decodeJson,
   EventPublisher,
@@ -108,6 +109,54 @@ describe('events', () => {
     const publisher = new EventPublisher(jetstream(nc), '/jousting/test');
     // @ts-expect-error deliberately wrong data
     expect(() => publisher.build('settings.rejected', { field: 1 })).toThrow(/does not match its schema/);
+  });
+});
+
+describe('durable consumers', () => {
+  it('redeliver an event whose handler failed and resume where they stopped after a restart', async () => {
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const publisher = new EventPublisher(js, '/jousting/test');
+    const data = (field: string) => ({ field, value: 1, reason: 'r', restored: 2, actor: 'external' });
+    const handled: string[] = [];
+    let failOnce = true;
+    const consumer = await consumeDurable(js, jsm, {
+      durable: 'test-durable',
+      filter: 'settings.rejected',
+      logger,
+      retryDelayMs: 50,
+      handler: async (event) => {
+        const field = (event.data as { field: string }).field;
+        if (field === 'b' && failOnce) {
+          failOnce = false;
+          throw new Error('transient');
+        }
+        handled.push(field);
+      },
+    });
+    await publisher.publish('settings.rejected', data('a'));
+    await publisher.publish('settings.rejected', data('b'));
+    const deadline = Date.now() + 5000;
+    while (!(handled.includes('a') && handled.includes('b')) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(handled.filter((f) => f === 'b')).toHaveLength(1);
+    await consumer.stop();
+
+    await publisher.publish('settings.rejected', data('c'));
+    const resumed: string[] = [];
+    const again = await consumeDurable(js, jsm, {
+      durable: 'test-durable',
+      filter: 'settings.rejected',
+      logger,
+      handler: async (event) => {
+        resumed.push((event.data as { field: string }).field);
+      },
+    });
+    while (!resumed.includes('c') && Date.now() < deadline + 5000)
+      await new Promise((r) => setTimeout(r, 20));
+    await again.stop();
+    expect(resumed).toEqual(['c']);
   });
 });
 
