@@ -67,6 +67,7 @@ export async function serveCommands(
       },
     });
   }
+  await nc.flush();
   return service;
 }
 

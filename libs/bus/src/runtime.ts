@@ -91,6 +91,8 @@ export async function startService<S extends z.ZodObject>(
       { name: def.name, version: def.version, description: def.description, logger },
       [...started.endpoints, health],
     );
+    // The server must have our subscriptions before callers are told we are up.
+    await nc.flush();
     logger.info({ endpoints: started.endpoints.map((e) => e.command.subject) }, 'service started');
     let stopping: Promise<void> | undefined;
     return {
