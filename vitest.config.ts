@@ -36,6 +36,7 @@ export default defineConfig({
           hookTimeout: 90_000,
           // Each e2e file boots a whole stack; two at a time is what 2 cores carry.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,0 +1,140 @@
+import { ErrorBody, Readiness, SettingsChanges } from '@jousting/contracts';
+import { z } from 'zod';
+import { CliError, EXIT } from './errors.js';
+
+/** The gateway could not be reached (refused, DNS, reset) or did not answer in time. */
+export class ConnectionError extends CliError {
+  readonly url: string;
+
+  constructor(url: string, reason?: string) {
+    super(
+      reason
+        ? `cannot connect to ${url}: ${reason}`
+        : `cannot connect to ${url}: is it running? (start it with \`npm start\` or \`jousting up\`)`,
+      { exitCode: EXIT.unreachable },
+    );
+    this.name = 'ConnectionError';
+    this.url = url;
+  }
+}
+
+/** The gateway answered with an error status; carries its `error.message` and field issues. */
+export class HttpError extends CliError {
+  readonly status: number;
+  readonly body: ErrorBody | undefined;
+
+  constructor(status: number, statusText: string, body: ErrorBody | undefined) {
+    super(body?.message ?? `HTTP ${status} ${statusText}`.trim(), { fields: body?.details?.fields ?? [] });
+    this.name = 'HttpError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
+// Settings are read as a plain record so a CLI older than the server still lists new keys.
+const SettingsValues = z.record(z.string(), z.unknown());
+export type SettingsValues = z.infer<typeof SettingsValues>;
+const SettingsResponse = z.object({ settings: SettingsValues });
+const ChangeResult = z.object({ changes: SettingsChanges, settings: SettingsValues });
+export type ChangeResult = z.infer<typeof ChangeResult>;
+const JsonObject = z.record(z.string(), z.unknown());
+const ErrorResponse = z.object({ error: ErrorBody });
+
+export interface GatewayClientOptions {
+  /** e.g. http://127.0.0.1:8080 */
+  baseUrl: string;
+  token?: string | undefined;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+/** The CLI's one way to talk to the gateway: JSON over fetch with a Bearer token. */
+export class GatewayClient {
+  readonly baseUrl: string;
+  readonly token: string | undefined;
+  private readonly fetchFn: typeof fetch;
+  private readonly timeoutMs: number;
+
+  constructor(opts: GatewayClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.token = opts.token;
+    this.fetchFn = opts.fetch ?? fetch;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  /** GET /api/health/ready: 200 when ready, 503 (with the same body) when something is missing. */
+  async readiness(): Promise<{ status: number; readiness: Readiness }> {
+    const { status, body } = await this.request('GET', '/api/health/ready', { accept: [200, 503] });
+    const error = ErrorResponse.safeParse(body);
+    if (status === 503 && error.success) throw new HttpError(status, 'Service Unavailable', error.data.error);
+    return { status, readiness: parseBody(Readiness, body, 'GET /api/health/ready') };
+  }
+
+  async settings(): Promise<SettingsValues> {
+    const { body } = await this.request('GET', '/api/settings');
+    return parseBody(SettingsResponse, body, 'GET /api/settings').settings;
+  }
+
+  async settingsSchema(): Promise<Record<string, unknown>> {
+    const { body } = await this.request('GET', '/api/settings/schema');
+    return parseBody(JsonObject, body, 'GET /api/settings/schema');
+  }
+
+  async patchSettings(patch: Record<string, unknown>): Promise<ChangeResult> {
+    const { body } = await this.request('PATCH', '/api/settings', { body: patch });
+    return parseBody(ChangeResult, body, 'PATCH /api/settings');
+  }
+
+  async resetSettings(keys?: string[]): Promise<ChangeResult> {
+    const { body } = await this.request('POST', '/api/settings/reset', { body: keys ? { keys } : {} });
+    return parseBody(ChangeResult, body, 'POST /api/settings/reset');
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    opts: { body?: unknown; accept?: number[] } = {},
+  ): Promise<{ status: number; body: unknown }> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.fetchFn(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError') {
+        throw new ConnectionError(this.baseUrl, `no answer within ${Math.round(this.timeoutMs / 1000)} s`);
+      }
+      throw new ConnectionError(this.baseUrl);
+    }
+    const text = await res.text().catch(() => '');
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (res.ok || opts.accept?.includes(res.status)) {
+      if (body === undefined) {
+        throw new CliError(`unexpected answer to ${method} ${path}: HTTP ${res.status} without a JSON body`);
+      }
+      return { status: res.status, body };
+    }
+    const error = ErrorResponse.safeParse(body);
+    throw new HttpError(res.status, res.statusText, error.success ? error.data.error : undefined);
+  }
+}
+
+function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new CliError(
+    `unexpected answer to ${what}: ${issue ? `${issue.path.join('.') || '(root)'} ${issue.message}` : 'bad shape'}`,
+  );
+}
