@@ -1,0 +1,172 @@
+import type {
+  ErrorBody,
+  ErrorCode,
+  FieldIssue,
+  Readiness,
+  Session,
+  SettingKey,
+  Settings,
+  SettingsChangeResult,
+  SettingsPatch,
+} from '@jousting/contracts';
+
+export type { Readiness, Session, SettingKey, Settings, SettingsChangeResult, SettingsPatch };
+
+/** Any failed call: an error body from the gateway, or a network failure (`status` 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode | 'network' | 'bad_response';
+  readonly fields: FieldIssue[];
+
+  constructor(status: number, code: ApiError['code'], message: string, fields: FieldIssue[] = []) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.fields = fields;
+  }
+}
+
+export interface ApiClientOptions {
+  /** Prefix of every path; '' means same origin. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** Called on any 401, so the app can show the login page. */
+  onUnauthorized?: () => void;
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+interface RequestOptions {
+  body?: unknown;
+  /** Statuses whose body is the answer rather than an error (readiness answers 503). */
+  acceptStatus?: number[];
+  /** Do not call onUnauthorized on 401 (e.g. the session probe at start). */
+  quiet401?: boolean;
+}
+
+/** A typed fetch wrapper for the gateway: JSON in and out, the CSRF header, errors as ApiError. */
+export class ApiClient {
+  private csrfToken: string | undefined;
+  private readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly onUnauthorized: (() => void) | undefined;
+
+  constructor(opts: ApiClientOptions = {}) {
+    this.baseUrl = opts.baseUrl ?? '';
+    this.fetchImpl = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.onUnauthorized = opts.onUnauthorized;
+  }
+
+  async request<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    if (method !== 'GET' && this.csrfToken) headers['x-csrf-token'] = this.csrfToken;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.baseUrl + path, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      });
+    } catch (err) {
+      throw new ApiError(0, 'network', `Cannot reach the gateway (${errorText(err)})`);
+    }
+    const payload = await readJson(res);
+    if (res.ok || opts.acceptStatus?.includes(res.status)) {
+      if (payload === undefined) throw new ApiError(res.status, 'bad_response', `Empty answer from ${path}`);
+      return payload as T;
+    }
+    if (res.status === 401 && !opts.quiet401) this.onUnauthorized?.();
+    throw toApiError(res.status, payload);
+  }
+
+  // --- auth ---
+
+  async login(token: string): Promise<Session> {
+    return this.remember(await this.request<Session>('POST', '/api/auth/login', { body: { token } }));
+  }
+
+  /** The current session, or null when not logged in. */
+  async me(): Promise<Session | null> {
+    try {
+      return this.remember(await this.request<Session>('GET', '/api/auth/me', { quiet401: true }));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return null;
+      throw err;
+    }
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.request('POST', '/api/auth/logout', { quiet401: true });
+    } finally {
+      this.csrfToken = undefined;
+    }
+  }
+
+  // --- settings ---
+
+  getSettings(): Promise<{ settings: Settings }> {
+    return this.request('GET', '/api/settings');
+  }
+
+  getSettingsSchema(): Promise<Record<string, unknown>> {
+    return this.request('GET', '/api/settings/schema');
+  }
+
+  patchSettings(patch: SettingsPatch): Promise<SettingsChangeResult> {
+    return this.request('PATCH', '/api/settings', { body: patch });
+  }
+
+  /** Resets the named settings, or every setting when `keys` is omitted. */
+  resetSettings(keys?: SettingKey[]): Promise<SettingsChangeResult> {
+    return this.request('POST', '/api/settings/reset', { body: keys ? { keys } : {} });
+  }
+
+  // --- health ---
+
+  getReadiness(): Promise<Readiness> {
+    return this.request('GET', '/api/health/ready', { acceptStatus: [503] });
+  }
+
+  private remember(session: Session): Session {
+    this.csrfToken = session.csrfToken;
+    return session;
+  }
+}
+
+async function readJson(res: Response): Promise<unknown> {
+  const text = await res.text().catch(() => '');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Turns a gateway error answer (`{error:{code,message,details}}`) into an ApiError. */
+export function toApiError(status: number, payload: unknown): ApiError {
+  const body = isRecord(payload) && isRecord(payload.error) ? payload.error : undefined;
+  if (!body || typeof body.message !== 'string') {
+    return new ApiError(status, 'bad_response', `The gateway answered ${status}`);
+  }
+  const code = (typeof body.code === 'string' ? body.code : 'internal') as ErrorBody['code'];
+  const details = isRecord(body.details) ? body.details : {};
+  const fields = Array.isArray(details.fields) ? details.fields.filter(isFieldIssue) : [];
+  return new ApiError(status, code, body.message, fields);
+}
+
+function isFieldIssue(value: unknown): value is FieldIssue {
+  return isRecord(value) && typeof value.field === 'string' && typeof value.message === 'string';
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,117 @@
+import type { ReactNode } from 'react';
+
+/** Line icons (24×24, stroke = currentColor), drawn here so nothing loads from elsewhere. */
+function Icon({ children, size = 16 }: { children: ReactNode; size?: number }) {
+  return (
+    <svg
+      width={size}
+      height={size}
+      viewBox="0 0 24 24"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="2"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+      aria-hidden="true"
+      focusable="false"
+    >
+      {children}
+    </svg>
+  );
+}
+
+export type IconName =
+  | 'logo'
+  | 'overview'
+  | 'settings'
+  | 'events'
+  | 'docs'
+  | 'sun'
+  | 'moon'
+  | 'logout'
+  | 'chevron'
+  | 'close'
+  | 'refresh'
+  | 'pause'
+  | 'play'
+  | 'external'
+  | 'undo'
+  | 'lock';
+
+const PATHS: Record<IconName, ReactNode> = {
+  logo: (
+    <>
+      <path d="M4 20 20 4" />
+      <path d="M15 4h5v5" />
+      <path d="M4 15v5h5" />
+    </>
+  ),
+  overview: (
+    <>
+      <rect x="3" y="3" width="7" height="9" rx="1.5" />
+      <rect x="14" y="3" width="7" height="5" rx="1.5" />
+      <rect x="14" y="12" width="7" height="9" rx="1.5" />
+      <rect x="3" y="16" width="7" height="5" rx="1.5" />
+    </>
+  ),
+  settings: (
+    <>
+      <path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0" />
+      <circle cx="16" cy="6" r="2" />
+      <circle cx="10" cy="12" r="2" />
+      <circle cx="18" cy="18" r="2" />
+    </>
+  ),
+  events: <path d="M3 12h4l3-8 4 16 3-8h4" />,
+  docs: (
+    <>
+      <path d="M4 5a2 2 0 0 1 2-2h13v16H6a2 2 0 0 0-2 2z" />
+      <path d="M4 21a2 2 0 0 1 2-2h13v2H6" />
+    </>
+  ),
+  sun: (
+    <>
+      <circle cx="12" cy="12" r="4" />
+      <path d="M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4" />
+    </>
+  ),
+  moon: <path d="M21 12.8A9 9 0 1 1 11.2 3a7 7 0 0 0 9.8 9.8z" />,
+  logout: (
+    <>
+      <path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4" />
+      <path d="m16 17 5-5-5-5M21 12H9" />
+    </>
+  ),
+  chevron: <path d="m9 18 6-6-6-6" />,
+  close: <path d="M18 6 6 18M6 6l12 12" />,
+  refresh: (
+    <>
+      <path d="M21 12a9 9 0 1 1-2.6-6.4" />
+      <path d="M21 3v6h-6" />
+    </>
+  ),
+  pause: <path d="M9 5v14M15 5v14" />,
+  play: <path d="m7 4 13 8-13 8z" />,
+  external: (
+    <>
+      <path d="M14 3h7v7M21 3l-9 9" />
+      <path d="M19 14v5a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2h5" />
+    </>
+  ),
+  undo: (
+    <>
+      <path d="M3 7v6h6" />
+      <path d="M3 13a9 9 0 1 0 3-7.7L3 8" />
+    </>
+  ),
+  lock: (
+    <>
+      <rect x="4" y="11" width="16" height="10" rx="2" />
+      <path d="M8 11V7a4 4 0 0 1 8 0v4" />
+    </>
+  ),
+};
+
+export function SvgIcon({ name, size }: { name: IconName; size?: number }) {
+  return <Icon size={size}>{PATHS[name]}</Icon>;
+}
