@@ -20,7 +20,15 @@ function percentile(sorted: number[], p: number) {
 function summary(name: string, samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
   const mean = samples.reduce((s, v) => s + v, 0) / samples.length;
-  return { name, n: samples.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0, mean };
+  return {
+    name,
+    n: samples.length,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? 0,
+    mean,
+  };
 }
 
 const stack = await startStack({ env: { LOG_LEVEL: 'warn' } });
@@ -35,7 +43,9 @@ nc.subscribe('settings.changed', {
 });
 await nc.flush();
 
-const ws = new WebSocket(`${stack.baseUrl.replace('http', 'ws')}/ws`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
+const ws = new WebSocket(`${stack.baseUrl.replace('http', 'ws')}/ws`, {
+  headers: { authorization: `Bearer ${stack.adminToken}` },
+});
 await new Promise((resolve, reject) => {
   ws.once('open', resolve);
   ws.once('error', reject);
@@ -55,7 +65,9 @@ const patchRoundTrip: number[] = [];
 const started = performance.now();
 for (let i = 0; i < CHANGES + WARMUP; i++) {
   const value = 1 + (i % 200);
-  const natsAt = new Promise<number>((resolve) => waiters.set(value, { ...waiters.get(value), nats: resolve }));
+  const natsAt = new Promise<number>((resolve) =>
+    waiters.set(value, { ...waiters.get(value), nats: resolve }),
+  );
   const wsAt = new Promise<number>((resolve) => waiters.set(value, { ...waiters.get(value), ws: resolve }));
   const t0 = performance.now();
   const res = await fetch(`${stack.baseUrl}/api/settings`, {
@@ -74,13 +86,19 @@ for (let i = 0; i < CHANGES + WARMUP; i++) {
 }
 const elapsed = (performance.now() - started) / 1000;
 
-const rows = [summary('PATCH → NATS subscriber', toNats), summary('PATCH → WebSocket client', toWs), summary('PATCH round trip', patchRoundTrip)];
+const rows = [
+  summary('PATCH → NATS subscriber', toNats),
+  summary('PATCH → WebSocket client', toWs),
+  summary('PATCH round trip', patchRoundTrip),
+];
 console.log(`\n${CHANGES} sequential settings changes (after ${WARMUP} warm-up) in ${elapsed.toFixed(1)} s`);
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}\n`);
 console.log('| path | p50 ms | p90 ms | p99 ms | max ms | mean ms |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
-  console.log(`| ${r.name} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(2)} | ${r.mean.toFixed(2)} |`);
+  console.log(
+    `| ${r.name} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(2)} | ${r.mean.toFixed(2)} |`,
+  );
 }
 
 ws.close();

@@ -23,6 +23,8 @@ export interface HttpRoute {
   responseMediaType?: string;
   status?: number;
   errors: number[];
+  /** Error statuses whose body is not the usual `{error}`, e.g. readiness answers 503 with its report. */
+  errorBodies?: Record<number, z.ZodType>;
 }
 
 export const Readiness = z
@@ -92,6 +94,7 @@ export const HTTP_ROUTES = [
     role: 'public',
     response: Readiness,
     errors: [503],
+    errorBodies: { 503: Readiness },
   },
   {
     id: 'login',

@@ -9,5 +9,6 @@ export * from './http.js';
 export * from './openapi.js';
 export * from './settings.js';
 export * from './subjects.js';
+export * from './tasks.js';
 export * from './version.js';
 export * from './ws.js';

@@ -47,11 +47,14 @@ export function buildOpenApi(opts: { version: string; routes?: readonly HttpRout
       },
     };
     for (const status of route.errors) {
+      const body = route.errorBodies?.[status];
       responses[String(status)] = {
         description: STATUS_TEXT[status] ?? 'Error',
         content: {
           'application/json': {
-            schema: { type: 'object', properties: { error: errorRef }, required: ['error'] },
+            schema: body
+              ? toComponentSchema(body, 'output', components, REF)
+              : { type: 'object', properties: { error: errorRef }, required: ['error'] },
           },
         },
       };

@@ -83,6 +83,6 @@ export class SettingsStore {
 }
 
 function toStored(key: SettingKey, entry: KvEntry | null): StoredSetting {
-  if (!entry || entry.operation !== 'PUT') return { key, raw: null, revision: entry?.revision ?? 0 };
+  if (entry?.operation !== 'PUT') return { key, raw: null, revision: entry?.revision ?? 0 };
   return { key, raw: decoder.decode(entry.value), revision: entry.revision };
 }
