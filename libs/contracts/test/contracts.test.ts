@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildAsyncApi,
   buildOpenApi,
+  CONTRACTS_VERSION,
   DEFAULT_SETTINGS,
   EVENT_TYPES,
   HTTP_ROUTES,
@@ -112,5 +113,19 @@ describe('WebSocket messages', () => {
     ).toBe(true);
     expect(WsClientMessage.safeParse({ type: 'subscribe', patterns: ['settings.>.x'] }).success).toBe(false);
     expect(WsClientMessage.safeParse({ type: 'subscribe', patterns: ['bad pattern'] }).success).toBe(false);
+  });
+});
+
+describe('committed API documents', () => {
+  it('docs/openapi.json and docs/asyncapi.json are what the schemas generate (run `npm run docs:api`)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const read = (name: string) =>
+      JSON.parse(readFileSync(new URL(`../../../docs/${name}`, import.meta.url), 'utf8'));
+    expect(read('openapi.json')).toEqual(
+      JSON.parse(JSON.stringify(buildOpenApi({ version: CONTRACTS_VERSION }))),
+    );
+    expect(read('asyncapi.json')).toEqual(
+      JSON.parse(JSON.stringify(buildAsyncApi({ version: CONTRACTS_VERSION }))),
+    );
   });
 });
