@@ -4,11 +4,12 @@ import { defineConfig } from 'vitest/config';
 const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 // Tests import workspace libs from source, so `vitest` needs no build; e2e runs the built services.
-const alias = {
-  '@jousting/contracts': src('./libs/contracts/src/index.ts'),
-  '@jousting/bus': src('./libs/bus/src/index.ts'),
-  '@jousting/testing': src('./libs/testing/src/index.ts'),
-};
+const alias = [
+  { find: /^@jousting\/contracts$/, replacement: src('./libs/contracts/src/index.ts') },
+  { find: /^@jousting\/contracts\/subjects$/, replacement: src('./libs/contracts/src/subjects.ts') },
+  { find: /^@jousting\/bus$/, replacement: src('./libs/bus/src/index.ts') },
+  { find: /^@jousting\/testing$/, replacement: src('./libs/testing/src/index.ts') },
+];
 
 export default defineConfig({
   resolve: { alias },

@@ -1,5 +1,4 @@
 import type { LiveEvent } from './live';
-
 /** The most recent events, newest first, capped; a tiny store React reads with useSyncExternalStore. */
 export class EventLog {
   private items: LiveEvent[] = [];
@@ -37,22 +36,6 @@ export class EventLog {
   private emit(): void {
     for (const listener of [...this.listeners]) listener();
   }
-}
-
-/** A subscription pattern: dot-separated tokens, `*` for one, `>` only last (same rule as the gateway). */
-export const SUBJECT_PATTERN_RE = /^(?:[A-Za-z0-9_-]+|\*)(?:\.(?:[A-Za-z0-9_-]+|\*))*(?:\.>)?$|^>$/;
-
-/** NATS wildcard matching: `*` matches one token, `>` one or more trailing tokens. */
-export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    const token = p[i];
-    if (token === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (token !== '*' && token !== s[i]) return false;
-  }
-  return p.length === s.length;
 }
 
 /** Who caused an event, when its data says (`data.actor`). */

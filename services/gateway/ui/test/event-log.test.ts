@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventLog, eventActor, SUBJECT_PATTERN_RE, subjectMatches } from '../src/event-log';
+import { EventLog, eventActor } from '../src/event-log';
 import type { LiveEvent } from '../src/live';
 
 const entry = (seq: number, data: unknown = {}): LiveEvent => ({
@@ -33,22 +33,6 @@ describe('EventLog', () => {
     const log = new EventLog();
     log.add(entry(1));
     expect(log.getSnapshot()).toBe(log.getSnapshot());
-  });
-});
-
-describe('subject patterns', () => {
-  it('matches NATS wildcards over event types', () => {
-    expect(subjectMatches('settings.>', 'settings.changed')).toBe(true);
-    expect(subjectMatches('*.changed', 'settings.changed')).toBe(true);
-    expect(subjectMatches('>', 'coord.task.done')).toBe(true);
-    expect(subjectMatches('settings.*', 'settings.a.b')).toBe(false);
-    expect(subjectMatches('settings.>', 'settings')).toBe(false);
-    expect(subjectMatches('coord.>', 'settings.changed')).toBe(false);
-  });
-
-  it('tells a valid pattern from an invalid one', () => {
-    expect(['settings.>', '*.changed', '>'].every((p) => SUBJECT_PATTERN_RE.test(p))).toBe(true);
-    expect(['settings.', '>.x', 'a b', ''].some((p) => SUBJECT_PATTERN_RE.test(p))).toBe(false);
   });
 });
 

@@ -1,7 +1,8 @@
+import { SUBJECT_PATTERN_RE, subjectMatches } from '@jousting/contracts/subjects';
 import { useId, useMemo, useState } from 'react';
 import { SvgIcon } from '../components/icons';
 import { useApp, useEventLog, useLiveSnapshot } from '../context';
-import { eventActor, SUBJECT_PATTERN_RE, subjectMatches } from '../event-log';
+import { eventActor } from '../event-log';
 import type { LiveEvent } from '../live';
 import { formatActor } from '../settings-form';
 
