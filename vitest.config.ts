@@ -9,6 +9,7 @@ const alias = [
   { find: /^@jousting\/contracts\/subjects$/, replacement: src('./libs/contracts/src/subjects.ts') },
   { find: /^@jousting\/bus$/, replacement: src('./libs/bus/src/index.ts') },
   { find: /^@jousting\/testing$/, replacement: src('./libs/testing/src/index.ts') },
+  { find: /^@jousting\/worker-sdk$/, replacement: src('./libs/worker-sdk/src/index.ts') },
 ];
 
 export default defineConfig({

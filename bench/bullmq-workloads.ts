@@ -81,7 +81,7 @@ export async function bullmqFanIn(parents: number, children = 4, concurrency = 1
 }
 
 /** `chains` chains of `depth` levels: each job waits on the one below it (a tree of depth `depth`). */
-export async function bullmqLayered(chains: number, depth: number, concurrency = 100) {
+export async function bullmqChains(chains: number, depth: number, concurrency = 100) {
   const name = queueName('layered');
   const queue = new Queue(name, { connection: REDIS });
   const flows = new FlowProducer({ connection: REDIS });

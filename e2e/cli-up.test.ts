@@ -135,9 +135,10 @@ describe('jousting up', () => {
     expect(uiUrl).toBe(`http://127.0.0.1:${gatewayPort}/`);
     expect(up.output()).toContain(`Admin token: ${join(dataDir, 'admin-token')}`);
     // Service logs come through, each line behind its padded service name.
-    expect(up.output()).toMatch(/^settings \| \{/m);
-    expect(up.output()).toMatch(/^gateway {2}\| \{/m);
-    expect(up.output()).toMatch(/^nats {5}\| /m);
+    for (const name of ['settings', 'coordinator', 'worker', 'gateway']) {
+      expect(up.output()).toMatch(new RegExp(`^${name} +\\| \\{`, 'm'));
+    }
+    expect(up.output()).toMatch(/^nats +\| /m);
 
     const ready = await fetch(`http://127.0.0.1:${gatewayPort}/api/health/ready`);
     expect(ready.status).toBe(200);

@@ -14,7 +14,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/nats-core';
+import { MsgHdrsImpl, nanos } from '@nats-io/nats-core';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { newId, newTraceId } from './ids.js';
 import type { Logger } from './logger.js';
@@ -25,6 +25,8 @@ export interface PublishOptions {
   traceId?: string;
   /** Deterministic ids let replicas publish the same fact once (JetStream dedup by id). */
   id?: string;
+  /** When the fact happened; default now. */
+  time?: string;
 }
 
 export interface PublishedEvent<T extends EventType = EventType> {
@@ -38,6 +40,8 @@ export class EventPublisher {
   constructor(
     private readonly js: JetStreamClient,
     private readonly source: string,
+    /** Needed only by emit(). */
+    private readonly nc?: NatsConnection,
   ) {}
 
   build<T extends EventType>(
@@ -52,16 +56,34 @@ export class EventPublisher {
         fields: issuesFromZod(checked.error, 'data'),
       });
     }
+    const id = opts.id ?? newId();
+    const time = opts.time ?? new Date().toISOString();
+    const traceid = opts.traceId ?? newTraceId();
+    const eventData = checked.data as EventData<T>;
+    // Two literal shapes instead of a spread: this runs for every event on hot paths.
+    if (opts.subject === undefined) {
+      const datacontenttype = 'application/json';
+      return {
+        specversion: '1.0',
+        id,
+        source: this.source,
+        type,
+        time,
+        datacontenttype,
+        traceid,
+        data: eventData,
+      };
+    }
     return {
       specversion: '1.0',
-      id: opts.id ?? newId(),
+      id,
       source: this.source,
       type,
-      time: new Date().toISOString(),
-      ...(opts.subject === undefined ? {} : { subject: opts.subject }),
+      time,
+      subject: opts.subject,
       datacontenttype: 'application/json',
-      traceid: opts.traceId ?? newTraceId(),
-      data: checked.data as EventData<T>,
+      traceid,
+      data: eventData,
     };
   }
 
@@ -75,6 +97,29 @@ export class EventPublisher {
     return { seq: ack.seq, duplicate: ack.duplicate, event };
   }
 
+  /**
+   * Publishes without waiting for the stream's ack (core NATS onto the stream-captured subject),
+   * with `Nats-Msg-Id` set to the event id: for hot paths that can re-send after a crash
+   * (same id, stored once). Data is validated like publish(). Nothing tells the caller whether
+   * it was stored; `nc.flush()` only proves the server received it.
+   */
+  emit<T extends EventType>(
+    type: T,
+    data: EventData<T>,
+    opts: PublishOptions = {},
+  ): CloudEvent<EventData<T>> {
+    if (!this.nc)
+      throw new Error('EventPublisher.emit needs the NATS connection (third constructor argument)');
+    const event = this.build(type, data, opts);
+    // publish() encodes the header before it returns, so one header object serves every call.
+    this.msgIdHeader.setId(event.id);
+    // Buffer.from encodes short strings several times faster than the TextEncoder nats.js would use.
+    this.nc.publish(type, Buffer.from(serializeEvent(event)), { headers: this.msgIdHeader });
+    return event;
+  }
+
+  private readonly msgIdHeader = new MsgIdHeader();
+
   /** Publishes several events pipelined: one round trip of waiting instead of one per event. */
   async publishAll(items: Array<{ type: EventType; data: EventData<EventType>; opts?: PublishOptions }>) {
     const events = items.map((i) => this.build(i.type, i.data, i.opts));
@@ -83,6 +128,30 @@ export class EventPublisher {
     );
     return acks.map((ack, i) => ({ seq: ack.seq, duplicate: ack.duplicate, event: events[i]! }));
   }
+}
+
+/** Just a `Nats-Msg-Id` header, encoded once per id without nats.js's generic (slower) path. */
+class MsgIdHeader extends MsgHdrsImpl {
+  private bytes: Uint8Array = new Uint8Array();
+
+  setId(id: string): void {
+    if (/[\r\n]/.test(id)) throw new JoustingError('internal', 'an event id cannot contain line breaks');
+    this.set('Nats-Msg-Id', id);
+    this.bytes = Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${id}\r\n\r\n`);
+  }
+
+  override encode(): Uint8Array {
+    return this.bytes;
+  }
+}
+
+/** The event's JSON, same as JSON.stringify(event), written out by hand: about twice as fast. */
+export function serializeEvent(e: CloudEvent): string {
+  const q = JSON.stringify;
+  const subject = e.subject === undefined ? '' : `,"subject":${q(e.subject)}`;
+  const contentType = e.datacontenttype === undefined ? '' : `,"datacontenttype":${q(e.datacontenttype)}`;
+  const data = e.data === undefined ? '' : `,"data":${q(e.data)}`;
+  return `{"specversion":"1.0","id":${q(e.id)},"source":${q(e.source)},"type":${q(e.type)},"time":${q(e.time)}${subject}${contentType},"traceid":${q(e.traceid)}${data}}`;
 }
 
 export function parseEvent(bytes: Uint8Array): CloudEvent | null {

@@ -12,6 +12,8 @@ export const SERVICE_QUEUE = 'q';
 export interface HandlerContext {
   traceId: string;
   logger: Logger;
+  /** A header of the request (e.g. a worker token), undefined when absent. */
+  header(name: string): string | undefined;
 }
 
 export type CommandHandler<C extends Command> = (
@@ -22,11 +24,25 @@ export type CommandHandler<C extends Command> = (
 export interface Endpoint {
   command: Command;
   handler: (request: never, ctx: HandlerContext) => Promise<unknown>;
+  /** Validate the reply against the command's schema before sending it (default true). */
+  checkReply?: boolean;
+}
+
+export interface EndpointOptions {
+  /**
+   * false skips the server-side reply check on a hot path whose replies are built from state
+   * that was validated on the way in; the caller still parses the reply with the schema.
+   */
+  checkReply?: boolean;
 }
 
 /** Pairs a command with its handler, keeping the handler's types tied to the command's schemas. */
-export function endpoint<C extends Command>(command: C, handler: CommandHandler<C>): Endpoint {
-  return { command, handler: handler as Endpoint['handler'] };
+export function endpoint<C extends Command>(
+  command: C,
+  handler: CommandHandler<C>,
+  opts: EndpointOptions = {},
+): Endpoint {
+  return { command, handler: handler as Endpoint['handler'], checkReply: opts.checkReply ?? true };
 }
 
 export interface ServeOptions {
@@ -55,7 +71,7 @@ export async function serveCommands(
     description: opts.description ?? opts.name,
     queue: SERVICE_QUEUE,
   });
-  for (const { command, handler } of endpoints) {
+  for (const { command, handler, checkReply } of endpoints) {
     service.addEndpoint(command.op, {
       subject: command.subject,
       handler: (err, msg) => {
@@ -63,7 +79,7 @@ export async function serveCommands(
           opts.logger.error({ err, subject: command.subject }, 'endpoint stopped');
           return;
         }
-        void handle(command, handler, msg, opts.logger);
+        void handle(command, handler, msg, opts.logger, checkReply !== false);
       },
     });
   }
@@ -71,7 +87,13 @@ export async function serveCommands(
   return service;
 }
 
-async function handle(command: Command, handler: Endpoint['handler'], msg: ServiceMsg, logger: Logger) {
+async function handle(
+  command: Command,
+  handler: Endpoint['handler'],
+  msg: ServiceMsg,
+  logger: Logger,
+  checkReply: boolean,
+) {
   const traceId = msg.headers?.get(TRACE_HEADER) || newTraceId();
   const log = logger.child({ subject: command.subject, traceId });
   try {
@@ -84,13 +106,18 @@ async function handle(command: Command, handler: Endpoint['handler'], msg: Servi
       });
     }
     const request = parseOrThrow(command.request, body);
-    const data = await handler(request as never, { traceId, logger: log });
-    const checked = command.response.safeParse(data);
-    if (!checked.success) {
-      log.error({ issues: issuesFromZod(checked.error) }, 'handler reply breaks its contract');
-      throw new JoustingError('internal', 'the service produced an invalid reply');
+    const header = (name: string) => msg.headers?.get(name) || undefined;
+    const data = await handler(request as never, { traceId, logger: log, header });
+    let reply = data;
+    if (checkReply) {
+      const checked = command.response.safeParse(data);
+      if (!checked.success) {
+        log.error({ issues: issuesFromZod(checked.error) }, 'handler reply breaks its contract');
+        throw new JoustingError('internal', 'the service produced an invalid reply');
+      }
+      reply = checked.data;
     }
-    msg.respond(encoder.encode(JSON.stringify({ ok: true, data: checked.data })));
+    msg.respond(encoder.encode(JSON.stringify({ ok: true, data: reply })));
   } catch (err) {
     const error =
       err instanceof JoustingError
@@ -109,6 +136,8 @@ async function handle(command: Command, handler: Endpoint['handler'], msg: Servi
 export interface CallOptions {
   timeoutMs?: number;
   traceId?: string;
+  /** Extra request headers, e.g. the worker token. */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -123,6 +152,7 @@ export async function callCommand<C extends Command>(
 ): Promise<z.infer<C['response']>> {
   const hdrs = natsHeaders();
   hdrs.set(TRACE_HEADER, opts.traceId ?? newTraceId());
+  for (const [name, value] of Object.entries(opts.headers ?? {})) hdrs.set(name, value);
   let reply: Uint8Array;
   try {
     const msg = await nc.request(command.subject, encoder.encode(JSON.stringify(request)), {

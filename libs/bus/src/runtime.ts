@@ -38,6 +38,8 @@ export interface ServiceDefinition<S extends z.ZodObject> {
   /** Environment variables of this service, on top of BaseConfig. */
   config: S;
   start(ctx: ServiceContext<z.infer<typeof BaseConfig> & z.infer<S>>): Promise<StartedService>;
+  /** How long runService lets stop() take before exiting anyway; default 10 s. */
+  shutdownTimeoutMs?: (config: z.infer<typeof BaseConfig> & z.infer<S>) => number;
 }
 
 export interface RunningService {
@@ -74,7 +76,7 @@ export async function startService<S extends z.ZodObject>(
       nc,
       js,
       jsm,
-      events: new EventPublisher(js, `/jousting/${def.name}`),
+      events: new EventPublisher(js, `/jousting/${def.name}`, nc),
       audit: new AuditWriter(js),
     };
     const started = await def.start(ctx);
@@ -129,10 +131,14 @@ export async function runService<S extends z.ZodObject>(def: ServiceDefinition<S
   }
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutdown requested');
+    const deadlineMs =
+      def.shutdownTimeoutMs?.(
+        running.ctx.config as Parameters<NonNullable<typeof def.shutdownTimeoutMs>>[0],
+      ) ?? 10_000;
     const force = setTimeout(() => {
-      logger.error('shutdown took over 10 s; exiting anyway');
+      logger.error({ deadlineMs }, 'shutdown took too long; exiting anyway');
       process.exit(1);
-    }, 10_000);
+    }, deadlineMs);
     force.unref();
     void running.stop().then(() => process.exit(0));
   };

@@ -10,6 +10,8 @@ export interface StreamSpec {
   maxAgeMs: number;
   maxBytes?: number;
   duplicateWindowMs?: number;
+  /** Keep only the newest N messages per subject (e.g. bounded output per task). */
+  maxMsgsPerSubject?: number;
 }
 
 /** The shared streams every service may publish into; created by whichever service starts first. */
@@ -52,6 +54,7 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, repl
           max_age: nanos(spec.maxAgeMs),
           max_bytes: spec.maxBytes ?? -1,
           duplicate_window: nanos(spec.duplicateWindowMs ?? 120_000),
+          ...(spec.maxMsgsPerSubject ? { max_msgs_per_subject: spec.maxMsgsPerSubject } : {}),
           num_replicas: replicas,
         });
         return;

@@ -16,6 +16,7 @@ import {
   openKv,
   readEventStream,
   SHARED_STREAMS,
+  serializeEvent,
   serveCommands,
   startService,
 } from '../src/index.js';
@@ -71,6 +72,22 @@ describe('commands over the NATS services API', () => {
     }
   });
 
+  it('passes request headers from callCommand to the handler', async () => {
+    const seen: Array<string | undefined> = [];
+    const svc = await serveCommands(nc, { name: 'hdrtest', version: '0.0.1', logger }, [
+      endpoint(healthCommand('hdrtest'), async (_req, ctx) => {
+        seen.push(ctx.header('Jst-Worker-Token'), ctx.header('Absent'));
+        return { service: 'hdrtest', instance: 'i', version: '0', uptimeSeconds: 0, status: 'ok' as const };
+      }),
+    ]);
+    try {
+      await callCommand(nc, healthCommand('hdrtest'), {}, { headers: { 'Jst-Worker-Token': 'secret' } });
+      expect(seen).toEqual(['secret', undefined]);
+    } finally {
+      await svc.stop();
+    }
+  });
+
   it('reports a service that is not running as unavailable', async () => {
     const err = await callCommand(nc, healthCommand('nobody'), {}, { timeoutMs: 1000 }).catch((e) => e);
     expect(err).toBeInstanceOf(JoustingError);
@@ -103,6 +120,44 @@ describe('events', () => {
     }
     reader.stop();
     expect(seen).toEqual([a!.seq, b!.seq]);
+  });
+
+  it('emits without waiting for an ack, stores the event once per id, and still validates data', async () => {
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const publisher = new EventPublisher(js, '/jousting/test', nc);
+    const data = { field: 'emitted', value: 'x', reason: 'bad', restored: 30, actor: 'external' };
+    const before = (await jsm.streams.info('EVENTS')).state.last_seq;
+    const time = '2026-01-02T03:04:05.000Z';
+    const event = publisher.emit('settings.rejected', data, { id: 'emit-id-1', time });
+    publisher.emit('settings.rejected', data, { id: 'emit-id-1', time });
+    publisher.emit('settings.rejected', { ...data, field: 'other' }, { id: 'emit-id-2' });
+    expect(event).toMatchObject({ id: 'emit-id-1', time, type: 'settings.rejected' });
+    await nc.flush();
+    const deadline = Date.now() + 2000;
+    while ((await jsm.streams.info('EVENTS')).state.last_seq < before + 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect((await jsm.streams.info('EVENTS')).state.last_seq).toBe(before + 2);
+    const stored = await jsm.streams.getMessage('EVENTS', { seq: before + 1 });
+    expect(stored?.json()).toMatchObject({ id: 'emit-id-1', data: { field: 'emitted' } });
+    // @ts-expect-error deliberately wrong data
+    expect(() => publisher.emit('settings.rejected', { field: 1 })).toThrow(/does not match its schema/);
+  });
+
+  it('serializes an event exactly like JSON.stringify', () => {
+    const publisher = new EventPublisher(jetstream(nc), '/jousting/test');
+    const data = {
+      field: 'q"uote\\ ünï \n',
+      value: { nested: [1, null] },
+      reason: 'r',
+      restored: 30,
+      actor: 'x',
+    };
+    const withSubject = publisher.build('settings.rejected', data, { subject: 'a "b"' });
+    const without = publisher.build('settings.rejected', data);
+    expect(serializeEvent(withSubject)).toBe(JSON.stringify(withSubject));
+    expect(serializeEvent(without)).toBe(JSON.stringify(without));
   });
 
   it('refuses to publish data that breaks the event schema', async () => {

@@ -1,4 +1,17 @@
-import { ErrorBody, Readiness, SettingsChanges } from '@jousting/contracts';
+import {
+  CanceledTask,
+  CreatedTask,
+  ErrorBody,
+  type NewTask,
+  Page,
+  Readiness,
+  SettingsChanges,
+  Task,
+  TaskDetail,
+  type TaskStatus,
+  TaskSummary,
+  WorkerInfo,
+} from '@jousting/contracts';
 import { z } from 'zod';
 import { CliError, EXIT } from './errors.js';
 
@@ -29,6 +42,12 @@ export class HttpError extends CliError {
     this.status = status;
     this.body = body;
   }
+
+  /** The task ids of a dependency cycle the server refused (`details.cycle`), first = last. */
+  get cycle(): string[] | undefined {
+    const cycle = this.body?.details?.cycle;
+    return Array.isArray(cycle) && cycle.every((id) => typeof id === 'string') ? cycle : undefined;
+  }
 }
 
 // Settings are read as a plain record so a CLI older than the server still lists new keys.
@@ -38,6 +57,21 @@ const SettingsResponse = z.object({ settings: SettingsValues });
 const ChangeResult = z.object({ changes: SettingsChanges, settings: SettingsValues });
 export type ChangeResult = z.infer<typeof ChangeResult>;
 const JsonObject = z.record(z.string(), z.unknown());
+const TaskPage = Page(TaskSummary);
+export type TaskPage = z.infer<typeof TaskPage>;
+const Workers = z.object({ items: z.array(WorkerInfo) });
+
+/** The query of `GET /api/tasks`. */
+export interface TaskQuery {
+  status?: TaskStatus[];
+  label?: string;
+  kind?: string;
+  q?: string;
+  limit?: number;
+  offset?: number;
+}
+
+const taskPath = (id: string, rest = '') => `/api/tasks/${encodeURIComponent(id)}${rest}`;
 const ErrorResponse = z.object({ error: ErrorBody });
 
 export interface GatewayClientOptions {
@@ -90,12 +124,66 @@ export class GatewayClient {
     return parseBody(ChangeResult, body, 'POST /api/settings/reset');
   }
 
+  async tasks(query: TaskQuery = {}): Promise<TaskPage> {
+    const params = new URLSearchParams();
+    if (query.status?.length) params.set('status', query.status.join(','));
+    for (const key of ['label', 'kind', 'q', 'limit', 'offset'] as const) {
+      if (query[key] !== undefined) params.set(key, String(query[key]));
+    }
+    const search = params.toString();
+    const { body } = await this.request('GET', `/api/tasks${search ? `?${search}` : ''}`);
+    return parseBody(TaskPage, body, 'GET /api/tasks');
+  }
+
+  /** POST /api/tasks; `created` is false when the idempotency key was seen before (HTTP 200). */
+  async createTask(task: NewTask, idempotencyKey?: string): Promise<z.infer<typeof CreatedTask>> {
+    const { body } = await this.request('POST', '/api/tasks', {
+      body: task,
+      headers: idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey },
+    });
+    return parseBody(CreatedTask, body, 'POST /api/tasks');
+  }
+
+  async task(id: string): Promise<TaskDetail> {
+    const { body } = await this.request('GET', taskPath(id));
+    return parseBody(TaskDetail, body, `GET ${taskPath(id)}`);
+  }
+
+  async cancelTask(id: string, reason?: string): Promise<z.infer<typeof CanceledTask>> {
+    const path = taskPath(id, '/cancel');
+    const { body } = await this.request('POST', path, { body: reason === undefined ? {} : { reason } });
+    return parseBody(CanceledTask, body, `POST ${path}`);
+  }
+
+  async retryTask(id: string): Promise<Task> {
+    const path = taskPath(id, '/retry');
+    const { body } = await this.request('POST', path);
+    return parseBody(Task, body, `POST ${path}`);
+  }
+
+  async addTaskDep(id: string, depId: string): Promise<Task> {
+    const path = taskPath(id, '/deps');
+    const { body } = await this.request('POST', path, { body: { depId } });
+    return parseBody(Task, body, `POST ${path}`);
+  }
+
+  async removeTaskDep(id: string, depId: string): Promise<Task> {
+    const path = taskPath(id, `/deps/${encodeURIComponent(depId)}`);
+    const { body } = await this.request('DELETE', path);
+    return parseBody(Task, body, `DELETE ${path}`);
+  }
+
+  async workers(): Promise<WorkerInfo[]> {
+    const { body } = await this.request('GET', '/api/workers');
+    return parseBody(Workers, body, 'GET /api/workers').items;
+  }
+
   private async request(
     method: string,
     path: string,
-    opts: { body?: unknown; accept?: number[] } = {},
+    opts: { body?: unknown; accept?: number[]; headers?: Record<string, string> } = {},
   ): Promise<{ status: number; body: unknown }> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;

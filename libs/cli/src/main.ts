@@ -2,13 +2,21 @@ import { leadingWords, parseCommandLine } from './args.js';
 import type { Command } from './command.js';
 import { settingsCommands } from './commands/settings.js';
 import { statusCommand } from './commands/status.js';
+import { taskCommands } from './commands/tasks.js';
 import { upCommand } from './commands/up.js';
+import { workersListCommand } from './commands/workers.js';
 import { type CliIo, CommandContext } from './context.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import { HttpError } from './http-client.js';
 import { formatError, formatTable } from './output.js';
 
-export const COMMANDS: Command[] = [upCommand, statusCommand, ...settingsCommands];
+export const COMMANDS: Command[] = [
+  upCommand,
+  statusCommand,
+  ...settingsCommands,
+  ...taskCommands,
+  workersListCommand,
+];
 
 const GLOBAL_FLAGS_HELP = formatTable([
   ['  --json', 'machine-readable output only (JSON on stdout)'],
@@ -58,13 +66,25 @@ function groupHelp(group: string, commands: Command[]): string {
   ].join('\n');
 }
 
-/** The command selected by the leading words, the longest match first. */
-function findCommand(words: string[]): { command?: Command; group?: Command[]; rest: string[] } {
+interface Found {
+  command?: Command;
+  /** The longest run of words that starts several commands (`tasks`, `tasks deps`), and those commands. */
+  group?: { name: string; commands: Command[] };
+}
+
+/** The command selected by the leading words, the longest match first; else the group they name. */
+function findCommand(words: string[]): Found {
   const matches = COMMANDS.filter((c) => c.path.every((w, i) => words[i] === w));
   const command = matches.sort((a, b) => b.path.length - a.path.length)[0];
-  if (command) return { command, rest: words.slice(command.path.length) };
-  const group = COMMANDS.filter((c) => c.path.length > 1 && c.path[0] === words[0]);
-  return group.length > 0 ? { group, rest: words.slice(1) } : { rest: words };
+  if (command) return { command };
+  for (let length = words.length; length > 0; length--) {
+    const prefix = words.slice(0, length);
+    const commands = COMMANDS.filter(
+      (c) => c.path.length > length && prefix.every((w, i) => c.path[i] === w),
+    );
+    if (commands.length > 0) return { group: { name: prefix.join(' '), commands } };
+  }
+  return {};
 }
 
 /** Runs one command line and returns its exit status; never throws. */
@@ -76,7 +96,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (words[0] === 'help') {
       const target = findCommand(words.slice(1));
       io.stdout.write(
-        `${target.command ? commandHelp(target.command) : target.group ? groupHelp(words[1]!, target.group) : mainHelp()}\n`,
+        `${target.command ? commandHelp(target.command) : target.group ? groupHelp(target.group.name, target.group.commands) : mainHelp()}\n`,
       );
       return EXIT.ok;
     }
@@ -84,15 +104,19 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const parsed = parseCommandLine(argv, command?.options, command?.path.join(' '));
     json = parsed.flags.json;
     if (!command) {
+      const help = group ? groupHelp(group.name, group.commands) : mainHelp();
       if (parsed.flags.help) {
-        io.stdout.write(`${group ? groupHelp(words[0]!, group) : mainHelp()}\n`);
+        io.stdout.write(`${help}\n`);
         return EXIT.ok;
       }
-      if (words.length === 0 || (group && words.length === 1)) {
-        io.stderr.write(`${group ? groupHelp(words[0]!, group) : mainHelp()}\n`);
+      const groupWords = group ? group.name.split(' ').length : 0;
+      if (words.length === groupWords) {
+        io.stderr.write(`${help}\n`);
         return EXIT.usage;
       }
-      if (group) throw new UsageError(`unknown command "${words.slice(0, 2).join(' ')}"`, words[0]);
+      if (group) {
+        throw new UsageError(`unknown command "${words.slice(0, groupWords + 1).join(' ')}"`, group.name);
+      }
       throw new UsageError(`unknown command "${words[0]}"`);
     }
     if (parsed.flags.help) {
@@ -115,6 +139,10 @@ function report(err: unknown, io: CliIo, json: boolean, ctx: CommandContext | un
     return EXIT.failure;
   }
   const lines = [formatError(err.message, err.fields)];
+  // A refused dependency names the cycle it would close; show it unless the message already does.
+  const cycle = err instanceof HttpError ? err.cycle : undefined;
+  if (cycle && !err.message.includes(cycle.join(' \u2192 ')))
+    lines.push(`  cycle: ${cycle.join(' \u2192 ')}`);
   if (err instanceof UsageError) {
     lines.push(`Run \`jousting ${err.command ? `${err.command} ` : ''}--help\` for usage.`);
   }
@@ -123,7 +151,7 @@ function report(err: unknown, io: CliIo, json: boolean, ctx: CommandContext | un
   }
   if (json) {
     io.stdout.write(
-      `${JSON.stringify({ error: { message: err.message, exitCode: err.exitCode, ...(err.fields.length ? { fields: err.fields } : {}), ...(err instanceof HttpError ? { status: err.status, code: err.body?.code } : {}) } }, null, 2)}\n`,
+      `${JSON.stringify({ error: { message: err.message, exitCode: err.exitCode, ...(err.fields.length ? { fields: err.fields } : {}), ...(err instanceof HttpError ? { status: err.status, code: err.body?.code } : {}), ...(cycle ? { cycle } : {}) } }, null, 2)}\n`,
     );
   }
   io.stderr.write(`${lines.join('\n')}\n`);

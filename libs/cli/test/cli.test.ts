@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { freePort } from '@jousting/bus';
 import { DEFAULT_SETTINGS, type Readiness, type Settings, settingsJsonSchema } from '@jousting/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../src/context.js';
-import { run } from '../src/main.js';
+import { cli, jsonResponse } from './cli-runner.js';
 
 interface Recorded {
   method: string;
@@ -18,8 +17,7 @@ interface Recorded {
 function fakeGateway(opts: { ready?: boolean; token?: string } = {}) {
   const requests: Recorded[] = [];
   let settings: Settings = { ...DEFAULT_SETTINGS };
-  const json = (status: number, body: unknown) =>
-    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  const json = jsonResponse;
   const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(String(input));
     const method = init?.method ?? 'GET';
@@ -74,23 +72,6 @@ function fakeGateway(opts: { ready?: boolean; token?: string } = {}) {
     return json(404, { error: { code: 'not_found', message: `no route ${route}` } });
   }) as typeof fetch;
   return { fetch: fetchFn, requests };
-}
-
-function cli(env: NodeJS.ProcessEnv, fetchFn?: typeof fetch) {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = {
-    env,
-    cwd: mkdtempSync(join(tmpdir(), 'jousting-cli-cwd-')),
-    stdout: { write: (s: string) => (out.stdout += s) },
-    stderr: { write: (s: string) => (out.stderr += s) },
-    ...(fetchFn ? { fetch: fetchFn } : {}),
-  };
-  return async (...argv: string[]) => {
-    out.stdout = '';
-    out.stderr = '';
-    const code = await run(argv, io);
-    return { code, ...out };
-  };
 }
 
 describe('jousting settings', () => {

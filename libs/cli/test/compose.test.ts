@@ -97,6 +97,19 @@ describe('compose.yaml', () => {
     expect(gateway?.volumes).toContain('gateway-data:/data');
   });
 
+  it('gives the coordinator and the worker the same worker token', () => {
+    const { coordinator, worker } = compose.services;
+    // Passed through from the environment when set (a bare key), so both always agree;
+    // unset, the worker reads the file the coordinator writes, from the coordinator's volume.
+    expect(coordinator?.environment).toHaveProperty('JOUSTING_WORKER_TOKEN', null);
+    expect(worker?.environment).toHaveProperty('JOUSTING_WORKER_TOKEN', null);
+    expect(coordinator?.environment?.JOUSTING_DATA_DIR).toBe('/data');
+    expect(worker?.environment?.JOUSTING_DATA_DIR).toBe('/data');
+    expect(coordinator?.volumes).toContain('coordinator-data:/data');
+    expect(worker?.volumes).toContain('coordinator-data:/data:ro');
+    expect(worker?.depends_on?.coordinator?.condition).toBe('service_healthy');
+  });
+
   it('builds every service from the one root Dockerfile', () => {
     const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:22\S* AS build$/m);

@@ -1,4 +1,5 @@
-import { ALL_COMMANDS, ReplyEnvelope } from './commands.js';
+import { ALL_COMMANDS } from './all-commands.js';
+import { ReplyEnvelope } from './commands.js';
 import { CloudEvent } from './envelope.js';
 import { EVENT_DATA } from './events.js';
 import { toComponentSchema } from './json-schema.js';

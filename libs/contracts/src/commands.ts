@@ -13,7 +13,7 @@ export interface Command<Req extends z.ZodType = z.ZodType, Res extends z.ZodTyp
   description: string;
 }
 
-function command<Req extends z.ZodType, Res extends z.ZodType>(
+export function command<Req extends z.ZodType, Res extends z.ZodType>(
   service: string,
   op: string,
   request: Req,
@@ -70,5 +70,3 @@ export const settingsCommands = {
 
 export const healthCommand = (service: string) =>
   command(service, 'health', z.object({}).strict(), HealthReply, `Liveness of the ${service} service.`);
-
-export const ALL_COMMANDS: Command[] = [...Object.values(settingsCommands), healthCommand('<service>')];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { COORD_EVENT_DATA } from './coordinator.js';
 import { Actor, Settings, SettingsChanges } from './settings.js';
 
 /** Data schemas of every event type. The key is the CloudEvent type and the NATS subject. */
@@ -19,6 +20,7 @@ export const EVENT_DATA = {
       id: 'SettingsRejectedData',
       description: 'An invalid value written straight into KV was refused and the last valid value restored.',
     }),
+  ...COORD_EVENT_DATA,
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;

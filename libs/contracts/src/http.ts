@@ -1,7 +1,20 @@
 import { z } from 'zod';
 import { ApiToken, Role, TokenInfo, TokenName } from './auth.js';
 import { SettingsChangeResult } from './commands.js';
+import { CanceledTask, CreatedTask, CreatedTasks, WorkerInfo } from './coordinator.js';
 import { SettingKey, Settings, SettingsPatch } from './settings.js';
+import {
+  NewTask,
+  Page,
+  Progress,
+  Task,
+  TaskDetail,
+  TaskGraph,
+  TaskId,
+  TaskPatch,
+  TaskStatus,
+  TaskSummary,
+} from './tasks.js';
 
 export type HttpMethod = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
@@ -70,6 +83,24 @@ export const EventsQuery = z
       .describe('Replay from after this stream sequence (same as Last-Event-ID)'),
   })
   .strict();
+
+export const TaskListQuery = z
+  .object({
+    status: z
+      .string()
+      .optional()
+      .describe(`Comma-separated statuses: ${TaskStatus.options.join(', ')}`),
+    label: z.string().max(64).optional(),
+    kind: z.string().max(64).optional(),
+    q: z.string().max(200).optional().describe('Text found in the id, title or description'),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();
+export const TaskIdParams = z.object({ id: TaskId });
+export const BatchBody = z.object({ tasks: z.array(NewTask).min(1).max(1000) }).strict();
+export const CancelBody = z.object({ reason: z.string().max(500).optional() }).strict();
+export const AddDepBody = z.object({ depId: TaskId }).strict();
 
 const ok = z.object({ ok: z.literal(true) });
 const AUTH_ERRORS = [401, 403];
@@ -215,6 +246,140 @@ export const HTTP_ROUTES = [
       .describe('text/event-stream; each event has id = stream sequence, event = type, data = CloudEvent'),
     responseMediaType: 'text/event-stream',
     errors: [400, ...AUTH_ERRORS],
+  },
+  {
+    id: 'listTasks',
+    method: 'get',
+    path: '/api/tasks',
+    summary: 'List tasks, newest first, filtered by status, label, kind or text',
+    tag: 'tasks',
+    role: 'viewer',
+    query: TaskListQuery,
+    response: Page(TaskSummary),
+    errors: [400, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'createTask',
+    method: 'post',
+    path: '/api/tasks',
+    summary: 'Create a task; with an Idempotency-Key header a repeat returns the original (200)',
+    tag: 'tasks',
+    role: 'operator',
+    body: NewTask,
+    response: CreatedTask,
+    status: 201,
+    errors: [400, 409, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'createTaskBatch',
+    method: 'post',
+    path: '/api/tasks/batch',
+    summary: 'Create up to 1000 tasks, all or nothing; members may depend on each other',
+    tag: 'tasks',
+    role: 'operator',
+    body: BatchBody,
+    response: CreatedTasks,
+    status: 201,
+    errors: [400, 409, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'taskGraph',
+    method: 'get',
+    path: '/api/tasks/graph',
+    summary: 'The dependency graph: nodes, edges, parallel levels and progress',
+    tag: 'tasks',
+    role: 'viewer',
+    response: TaskGraph,
+    errors: [503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'taskProgress',
+    method: 'get',
+    path: '/api/tasks/progress',
+    summary: 'Task counts per status and percent done',
+    tag: 'tasks',
+    role: 'viewer',
+    response: Progress,
+    errors: [503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'getTask',
+    method: 'get',
+    path: '/api/tasks/{id}',
+    summary: 'One task with its attempts, deps, dependents and recent output',
+    tag: 'tasks',
+    role: 'viewer',
+    params: TaskIdParams,
+    response: TaskDetail,
+    errors: [404, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'patchTask',
+    method: 'patch',
+    path: '/api/tasks/{id}',
+    summary: 'Change title, description, priority, payload or labels before the task starts',
+    tag: 'tasks',
+    role: 'operator',
+    params: TaskIdParams,
+    body: TaskPatch,
+    response: Task,
+    errors: [400, 404, 409, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'cancelTask',
+    method: 'post',
+    path: '/api/tasks/{id}/cancel',
+    summary: 'Cancel a task and the dependents that can no longer run',
+    tag: 'tasks',
+    role: 'operator',
+    params: TaskIdParams,
+    body: CancelBody,
+    response: CanceledTask,
+    errors: [400, 404, 409, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'retryTask',
+    method: 'post',
+    path: '/api/tasks/{id}/retry',
+    summary: 'Start a new attempt of a failed or canceled task',
+    tag: 'tasks',
+    role: 'operator',
+    params: TaskIdParams,
+    response: Task,
+    errors: [404, 409, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'addTaskDep',
+    method: 'post',
+    path: '/api/tasks/{id}/deps',
+    summary: 'Make the task wait for another; 400 with the cycle path if it would close a cycle',
+    tag: 'tasks',
+    role: 'operator',
+    params: TaskIdParams,
+    body: AddDepBody,
+    response: Task,
+    errors: [400, 404, 409, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'removeTaskDep',
+    method: 'delete',
+    path: '/api/tasks/{id}/deps/{depId}',
+    summary: 'Stop the task waiting for another (a missing dependency is a no-op)',
+    tag: 'tasks',
+    role: 'operator',
+    params: z.object({ id: TaskId, depId: TaskId }),
+    response: Task,
+    errors: [404, 409, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'listWorkers',
+    method: 'get',
+    path: '/api/workers',
+    summary: 'Known workers: kinds, labels, capacity, what they run, online or not',
+    tag: 'workers',
+    role: 'viewer',
+    response: z.object({ items: z.array(WorkerInfo) }),
+    errors: [503, ...AUTH_ERRORS],
   },
   {
     id: 'openapi',

@@ -10,7 +10,13 @@ export const STREAMS = {
   audit: { name: 'AUDIT', subjects: ['audit.>'] },
 } as const;
 
-export const SERVICE_NAMES = ['settings'] as const;
+/** Services the gateway's readiness requires to answer their health command. */
+export const SERVICE_NAMES = ['settings', 'coordinator'] as const;
+/**
+ * Every process of the stack in start order (they stop in reverse): the worker after the
+ * coordinator, whose worker token it reads; the gateway last, so what it reports on is there.
+ */
+export const STACK_SERVICES = ['settings', 'coordinator', 'worker', 'gateway'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export const commandSubject = (service: string, op: string) => `api.${service}.${op}`;

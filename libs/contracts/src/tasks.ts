@@ -244,6 +244,12 @@ export const Page = <T extends z.ZodType>(item: T) =>
 
 export const TaskDetail = Task.extend({
   dependents: z.array(TaskId),
+  progress: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('Progress (0–1) from the last heartbeat of the running attempt; absent when not reported'),
   output: z.array(
     z.object({ at: z.iso.datetime(), stream: z.enum(['stdout', 'stderr', 'log']), line: z.string() }),
   ),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STACK_SERVICES } from '@jousting/contracts';
 import { freePort, launchService, type NatsHandle, type ServiceProcess, startNats } from '@jousting/testing';
 
 export interface Stack {
@@ -39,7 +40,7 @@ export async function startStack(
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    for (const name of opts.services ?? ['settings', 'gateway']) {
+    for (const name of opts.services ?? STACK_SERVICES) {
       services[name] = await launchService(name, { natsUrl: nats.url, env });
     }
   } catch (err) {

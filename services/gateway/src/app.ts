@@ -5,12 +5,13 @@ import { bodyLimit } from 'hono/body-limit';
 import { type Auth, actorOf, sessionOf } from './auth.js';
 import { mountCatalogRoutes, type RouteHandlers } from './catalog-routes.js';
 import { renderDocsPage } from './docs-page.js';
-import { errorResponse, notFoundResponse } from './errors.js';
+import { errorResponse, notFoundResponse, withPlainFieldNames } from './errors.js';
 import type { GatewayEnv } from './http-env.js';
 import { checkReadiness, type ReadinessOptions } from './readiness.js';
 import { requestLogger } from './request-log.js';
 import type { SseFeed } from './sse.js';
 import { serveUi } from './static-ui.js';
+import { taskRouteHandlers } from './task-routes.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -117,6 +118,8 @@ function routeHandlers(deps: GatewayDeps): RouteHandlers {
         call(c.get('traceId')),
       ),
 
+    ...taskRouteHandlers(nc, call),
+
     events: ({ c, query }) => deps.sse.respond(c, query),
 
     openapi: () => openApi,
@@ -124,23 +127,6 @@ function routeHandlers(deps: GatewayDeps): RouteHandlers {
       docsPage ??= renderDocsPage(openApi);
       return c.html(docsPage);
     },
-  };
-}
-
-/**
- * The settings service names fields inside its request (`changes.maxTurns`); HTTP callers sent the
- * patch itself, so the gateway names them as sent (`maxTurns`).
- */
-function withPlainFieldNames(prefix: string) {
-  return (err: unknown): never => {
-    if (!(err instanceof JoustingError) || !err.details?.fields) throw err;
-    const fields = err.details.fields.map((f) => ({
-      ...f,
-      field: f.field.startsWith(prefix) ? f.field.slice(prefix.length) : f.field,
-    }));
-    throw err.code === 'validation_failed'
-      ? JoustingError.validation(fields)
-      : new JoustingError(err.code, err.message, { ...err.details, fields });
   };
 }
 

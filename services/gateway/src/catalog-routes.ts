@@ -40,7 +40,7 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:\s*;|$)/i;
  * schemas of params, query and body, so the served API and the OpenAPI document cannot drift.
  */
 export function mountCatalogRoutes(app: Hono<GatewayEnv>, auth: Auth, handlers: RouteHandlers): void {
-  for (const route of HTTP_ROUTES as readonly HttpRoute[]) {
+  for (const route of byStaticPathsFirst(HTTP_ROUTES)) {
     const handler = handlers[route.id as HttpRouteId] as RouteHandler<HttpRouteId>;
     app.on(route.method.toUpperCase(), toHonoPath(route.path), async (c) => {
       const principal = route.role === 'public' ? undefined : await auth.authorize(c, route.role);
@@ -64,6 +64,16 @@ export function mountCatalogRoutes(app: Hono<GatewayEnv>, auth: Auth, handlers: 
       return c.json(checked.data as object, (route.status ?? 200) as ContentfulStatusCode);
     });
   }
+}
+
+/**
+ * Hono runs the first registered route that matches, so `/api/tasks/graph` must be registered
+ * before `/api/tasks/{id}` or "graph" would be taken for an id: fewer path parameters first,
+ * catalog order otherwise.
+ */
+export function byStaticPathsFirst(routes: readonly HttpRoute[]): HttpRoute[] {
+  const params = (route: HttpRoute) => route.path.split('{').length - 1;
+  return [...routes].sort((a, b) => params(a) - params(b));
 }
 
 /** `/api/tokens/{id}` → `/api/tokens/:id` */

@@ -28,3 +28,24 @@ export function errorResponse(err: unknown, c: Context<GatewayEnv>): Response {
 export function notFoundResponse(c: Context<GatewayEnv>): Response {
   return errorResponse(new JoustingError('not_found', `no route for ${c.req.method} ${c.req.path}`), c);
 }
+
+/**
+ * Services name fields inside their request (`changes.maxTurns`, `task.title`); HTTP callers sent
+ * the inner object itself, so the gateway names them as sent (`maxTurns`, `title`), in
+ * `details.fields` and where the message quotes them (`title: …`). `renames` maps whole field
+ * names that travel elsewhere over HTTP (a header, say). Other details (a cycle path) are kept.
+ */
+export function withPlainFieldNames(prefix: string, renames: Record<string, string> = {}) {
+  const rename = (field: string) =>
+    renames[field] ?? (prefix && field.startsWith(prefix) ? field.slice(prefix.length) : field);
+  return (err: unknown): never => {
+    if (!(err instanceof JoustingError) || !err.details?.fields) throw err;
+    let message = err.message;
+    const fields = err.details.fields.map((f) => {
+      const field = rename(f.field);
+      message = message.replaceAll(`${f.field}:`, `${field}:`);
+      return { ...f, field };
+    });
+    throw new JoustingError(err.code, message, { ...err.details, fields });
+  };
+}

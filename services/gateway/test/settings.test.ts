@@ -2,6 +2,7 @@ import { DEFAULT_SETTINGS, Readiness, SettingsChangeResult, settingsJsonSchema }
 import { type NatsHandle, startNats } from '@jousting/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCoordinatorResponder } from './coordinator-responder.js';
 import {
   client,
   createToken,
@@ -28,22 +29,39 @@ afterAll(async () => {
 });
 
 describe('readiness', () => {
-  it('is 503 naming the missing service until it answers, then 200', async () => {
+  it('is 503 naming each missing service until all answer, then 200', async () => {
     const down = await client(gw.url)('GET', '/api/health/ready');
     expect(down.status).toBe(503);
     const notReady = Readiness.parse(down.json);
-    expect(notReady).toMatchObject({ ready: false, nats: { connected: true }, missing: ['settings'] });
+    expect(notReady).toMatchObject({
+      ready: false,
+      nats: { connected: true },
+      missing: ['settings', 'coordinator'],
+    });
     expect(notReady.services.settings).toMatchObject({ ok: false, instances: 0 });
 
     const settings = await startSettingsResponder(nc);
+    const coordinator = await startCoordinatorResponder(nc);
     try {
-      const up = await client(gw.url)('GET', '/api/health/ready');
-      expect(up.status).toBe(200);
-      expect(Readiness.parse(up.json)).toMatchObject({
-        ready: true,
-        missing: [],
-        services: { settings: { ok: true, instances: 1 } },
-      });
+      const partly = Readiness.parse((await client(gw.url)('GET', '/api/health/ready')).json);
+      expect(partly.missing).toEqual([]);
+      await coordinator.stop();
+      const withoutCoordinator = await client(gw.url)('GET', '/api/health/ready');
+      expect(withoutCoordinator.status).toBe(503);
+      expect(Readiness.parse(withoutCoordinator.json).missing).toEqual(['coordinator']);
+
+      const again = await startCoordinatorResponder(nc);
+      try {
+        const up = await client(gw.url)('GET', '/api/health/ready');
+        expect(up.status).toBe(200);
+        expect(Readiness.parse(up.json)).toMatchObject({
+          ready: true,
+          missing: [],
+          services: { settings: { ok: true, instances: 1 }, coordinator: { ok: true, instances: 1 } },
+        });
+      } finally {
+        await again.stop();
+      }
     } finally {
       await settings.stop();
     }

@@ -203,6 +203,10 @@ async function runUp(ctx: CommandContext): Promise<number> {
           args: [serviceScript(root, name)],
           env: serviceEnv,
           cwd: root,
+          // The worker lets running tasks finish first (WORKER_DRAIN_SECONDS, default 20).
+          ...(name === 'worker'
+            ? { stopTimeoutMs: Number(serviceEnv.WORKER_DRAIN_SECONDS ?? 20) * 1000 + 25_000 }
+            : {}),
         });
       }
       notice(`started ${SERVICES.join(', ')}; waiting for the gateway at ${gatewayUrl}`);

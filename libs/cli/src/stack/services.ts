@@ -2,12 +2,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/**
- * Every service `jousting up` starts, in start order; they stop in reverse. The gateway comes
- * last so the services it reports on are already there. compose.yaml must list each one
- * (test/compose.test.ts checks).
- */
-export const SERVICES = ['settings', 'gateway'] as const;
+import { STACK_SERVICES } from '@jousting/contracts';
+
+/** Every service `jousting up` starts, in start order; compose.yaml must list each (test/compose.test.ts checks). */
+export const SERVICES = STACK_SERVICES;
 
 /** The repository root: the nearest folder above the CLI's own file that holds turbo.json. */
 export function repoRoot(from: string = import.meta.url): string {

@@ -7,6 +7,8 @@ export interface ProcessSpec {
   args: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Overrides the supervisor's stopTimeoutMs for this process. */
+  stopTimeoutMs?: number;
 }
 
 export interface ExitInfo {
@@ -133,16 +135,17 @@ export class SupervisedProcess {
     const exited = this.nextExit();
     signal(child, 'SIGTERM');
     let timer: NodeJS.Timeout | undefined;
+    const stopTimeoutMs = this.spec.stopTimeoutMs ?? this.opts.stopTimeoutMs;
     const timedOut = await Promise.race([
       exited.then(() => false),
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), this.opts.stopTimeoutMs);
+        timer = setTimeout(() => resolve(true), stopTimeoutMs);
       }),
     ]);
     clearTimeout(timer);
     if (timedOut) {
       this.opts.onNotice(
-        `${this.spec.name} still running ${formatDelay(this.opts.stopTimeoutMs)} after SIGTERM; sending SIGKILL`,
+        `${this.spec.name} still running ${formatDelay(stopTimeoutMs)} after SIGTERM; sending SIGKILL`,
         'warn',
       );
       signal(child, 'SIGKILL');

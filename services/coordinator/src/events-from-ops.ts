@@ -1,0 +1,95 @@
+import type { EventData, EventType } from '@jousting/contracts';
+import type { Op } from './ops.js';
+
+export interface DerivedEvent {
+  type: EventType;
+  data: EventData<EventType>;
+  /** The task the event is about (CloudEvent `subject`), if any. */
+  subject?: string;
+  time: string;
+}
+
+let lastAt = Number.NaN;
+let lastTime = '';
+/** Ops of one batch mostly share their millisecond: remember the last conversion. */
+function isoTime(at: number): string {
+  if (at !== lastAt) {
+    lastAt = at;
+    lastTime = new Date(at).toISOString();
+  }
+  return lastTime;
+}
+
+/** The CloudEvent id of the event of op `index` in the journal message `seq`: the same on every re-send. */
+export const eventId = (seq: number, index: number) => `coord-${seq}-${index}`;
+
+/**
+ * The event a committed journal op announces (at most one per op). Pure: the same op gives the
+ * same event, which is what lets the coordinator re-send events after a crash with the same id.
+ */
+export function eventFromOp(op: Op): DerivedEvent | undefined {
+  const time = isoTime(op.at);
+  switch (op.o) {
+    case 'new':
+      return {
+        type: 'coord.task-created',
+        subject: op.id,
+        time,
+        data: {
+          task: {
+            id: op.id,
+            title: op.title,
+            kind: op.kind,
+            priority: op.prio,
+            labels: op.labels ?? [],
+            deps: op.deps ?? [],
+            status: op.status,
+            ...(op.reason === undefined ? {} : { statusReason: op.reason }),
+            createdAt: time,
+            updatedAt: time,
+            attemptCount: 0,
+          },
+        },
+      };
+    case 'st': {
+      // Built field by field, not with spreads: this runs for every status change.
+      const data: EventData<'coord.task-updated'> = { id: op.id, from: op.from, to: op.to };
+      if (op.reason !== undefined) data.reason = op.reason;
+      if (op.w !== undefined) data.workerId = op.w;
+      if (op.a !== undefined) data.attempt = op.a;
+      return { type: 'coord.task-updated', subject: op.id, time, data };
+    }
+    case 'edit':
+      return {
+        type: 'coord.task-updated',
+        subject: op.id,
+        time,
+        data: { id: op.id, from: op.s, to: op.s, changed: Object.keys(op.set) },
+      };
+    case 'why':
+      return {
+        type: 'coord.task-updated',
+        subject: op.id,
+        time,
+        data: {
+          id: op.id,
+          from: op.s,
+          to: op.s,
+          ...(op.reason === undefined ? {} : { reason: op.reason }),
+          changed: ['statusReason'],
+        },
+      };
+    case 'dep+':
+      return { type: 'coord.dep-added', subject: op.id, time, data: { id: op.id, depId: op.dep } };
+    case 'dep-':
+      return { type: 'coord.dep-removed', subject: op.id, time, data: { id: op.id, depId: op.dep } };
+    case 'all':
+      return {
+        type: 'coord.all-complete',
+        time,
+        data: { total: op.total, complete: op.complete, failed: op.failed, canceled: op.canceled },
+      };
+    case 'idem':
+      return undefined;
+  }
+}

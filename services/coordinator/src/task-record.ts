@@ -1,0 +1,164 @@
+import type { Attempt, ErrorClass, Task, TaskCost, TaskStatus, TaskSummary } from '@jousting/contracts';
+
+export type AttemptOutcome = Attempt['outcome'];
+export type TaskError = { class: ErrorClass; message: string };
+
+/** One attempt, compact: times are epoch milliseconds (0 = not yet). */
+export class AttemptRecord {
+  startedAt = 0;
+  endedAt = 0;
+  outcome: AttemptOutcome = 'assigned';
+  error: TaskError | undefined = undefined;
+  cost: TaskCost | undefined = undefined;
+
+  constructor(
+    readonly number: number,
+    readonly workerId: string,
+    readonly assignedAt: number,
+  ) {}
+}
+
+const EMPTY: readonly string[] = Object.freeze([]);
+export const EMPTY_PAYLOAD_JSON = '{}';
+
+/**
+ * A task as held in memory: one object with a fixed shape, times as numbers, payload and result
+ * kept as JSON text, and shared strings for kinds, labels, sources and trace ids, so 100k tasks
+ * fit in well under 100 MB. `toTask` builds the contract shape on demand.
+ */
+export class TaskRecord {
+  description = '';
+  labels: readonly string[] = EMPTY;
+  deps: readonly string[] = EMPTY;
+  /** Reverse edges: ids of tasks that depend on this one (derived, not stored). */
+  dependents: readonly string[] = EMPTY;
+  status: TaskStatus = 'pending';
+  statusReason: string | undefined = undefined;
+  workerId: string | undefined = undefined;
+  attempts: AttemptRecord[] | undefined = undefined;
+  resultJson: string | undefined = undefined;
+  error: TaskError | undefined = undefined;
+  cost: TaskCost | undefined = undefined;
+  updatedAt: number;
+  /** Dependencies not complete yet (derived). */
+  unmet = 0;
+  /** Slot in the ready queue (-1 when not queued) and the bucket holding it. */
+  readyIndex = -1;
+  readyBucket: unknown = undefined;
+  /** Snapshot epoch in which this task was last serialized (copy-on-write snapshots). */
+  snapMark = 0;
+
+  constructor(
+    /** Creation order: index in the table's ordered list. */
+    readonly order: number,
+    readonly id: string,
+    public title: string,
+    public kind: string,
+    public payloadJson: string,
+    public priority: number,
+    readonly createdAt: number,
+    readonly traceId: string,
+    readonly source: string,
+  ) {
+    this.updatedAt = createdAt;
+  }
+
+  get currentAttempt(): AttemptRecord | undefined {
+    return this.attempts?.[this.attempts.length - 1];
+  }
+}
+
+export const EMPTY_LIST = EMPTY;
+
+let lastMs = Number.NaN;
+let lastIso = '';
+/** ISO time of epoch ms; tasks of a batch share their times, so the last one is remembered. */
+const iso = (ms: number) => {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+};
+
+export function toAttempt(a: AttemptRecord): Attempt {
+  return {
+    number: a.number,
+    workerId: a.workerId,
+    assignedAt: iso(a.assignedAt),
+    ...(a.startedAt ? { startedAt: iso(a.startedAt) } : {}),
+    ...(a.endedAt ? { endedAt: iso(a.endedAt) } : {}),
+    outcome: a.outcome,
+    ...(a.error ? { error: { ...a.error } } : {}),
+    ...(a.cost ? { cost: { ...a.cost } } : {}),
+  };
+}
+
+export const ZERO_COST: Readonly<TaskCost> = Object.freeze({ usd: 0, inputTokens: 0, outputTokens: 0 });
+
+export function toTask(t: TaskRecord): Task {
+  return {
+    id: t.id,
+    title: t.title,
+    description: t.description,
+    kind: t.kind,
+    payload: JSON.parse(t.payloadJson) as Record<string, unknown>,
+    priority: t.priority,
+    labels: [...t.labels],
+    deps: [...t.deps],
+    status: t.status,
+    ...(t.statusReason === undefined ? {} : { statusReason: t.statusReason }),
+    ...(t.workerId === undefined ? {} : { workerId: t.workerId }),
+    attempts: (t.attempts ?? []).map(toAttempt),
+    ...(t.resultJson === undefined ? {} : { result: JSON.parse(t.resultJson) }),
+    ...(t.error === undefined ? {} : { error: { ...t.error } }),
+    cost: { ...(t.cost ?? ZERO_COST) },
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
+    traceId: t.traceId,
+    source: t.source,
+  };
+}
+
+export function toSummary(t: TaskRecord): TaskSummary {
+  return {
+    id: t.id,
+    title: t.title,
+    kind: t.kind,
+    priority: t.priority,
+    labels: [...t.labels],
+    deps: [...t.deps],
+    status: t.status,
+    ...(t.statusReason === undefined ? {} : { statusReason: t.statusReason }),
+    ...(t.workerId === undefined ? {} : { workerId: t.workerId }),
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
+    attemptCount: t.attempts?.length ?? 0,
+  };
+}
+
+/** Interns strings that repeat across tasks (kinds, labels, sources, trace ids of a batch). */
+export class Interner {
+  private readonly strings = new Map<string, string>();
+  private readonly lists = new Map<string, readonly string[]>();
+
+  string(s: string): string {
+    const known = this.strings.get(s);
+    if (known !== undefined) return known;
+    if (this.strings.size > 100_000) this.strings.clear();
+    this.strings.set(s, s);
+    return s;
+  }
+
+  /** A frozen, shared copy of a short list (labels). */
+  list(items: readonly string[] | undefined): readonly string[] {
+    if (!items || items.length === 0) return EMPTY;
+    const key = items.join('\u0000');
+    const known = this.lists.get(key);
+    if (known) return known;
+    if (this.lists.size > 10_000) this.lists.clear();
+    const list = Object.freeze(items.map((s) => this.string(s)));
+    this.lists.set(key, list);
+    return list;
+  }
+}
