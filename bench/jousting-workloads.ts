@@ -2,7 +2,7 @@
 // (a real process) and the worker SDK (in this process, like the BullMQ worker).
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { callCommand } from '@jousting/bus';
+import { callCommand, createLogger } from '@jousting/bus';
 import { type CloudEvent, coordCommands, type NewTask } from '@jousting/contracts';
 import { createWorker } from '@jousting/worker-sdk';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -67,6 +67,7 @@ export async function withWorker<T>(
     token: bench.workerToken,
     name: 'bench',
     concurrency,
+    logger: createLogger('bench-worker', { level: 'warn' }),
     handlers: {
       noop: async (task) => {
         onTask?.(task.payload);
