@@ -6,8 +6,11 @@ import type { GatewayEnv } from './http-env.js';
 
 /** Paths that belong to the API or the feed, never to the UI. */
 const NOT_UI = /^\/(?:api|ws)(?:\/|$)/;
-/** Something like `/assets/app.js`: a missing file there is a 404, not the SPA page. */
-const LOOKS_LIKE_A_FILE = /\/[^/]+\.[A-Za-z0-9]+$/;
+/**
+ * Where the built UI keeps files (`/assets/app.js`, `/favicon.svg`): a missing file there is a
+ * 404, not the SPA page. Deeper paths are client routes even with a dot (`/tasks/build.v2`).
+ */
+const LOOKS_LIKE_A_FILE = /^\/(?:assets\/.+|[^/]+\.[A-Za-z0-9]+)$/;
 
 export const UI_NOT_BUILT_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Jousting Operator</title>

@@ -103,7 +103,13 @@ describe('operator UI', () => {
       expect(clientRoute.status).toBe(200);
       expect(clientRoute.text).toContain('<div id="root">');
 
+      // A task id may contain a dot; its page is still a client route.
+      const dottedId = await anonymous('GET', '/tasks/build.v2');
+      expect(dottedId.status).toBe(200);
+      expect(dottedId.text).toContain('<div id="root">');
+
       expect((await anonymous('GET', '/assets/missing-99.js')).status).toBe(404);
+      expect((await anonymous('GET', '/missing.svg')).status).toBe(404);
       expect((await anonymous('GET', '/api/unknown')).json.error.code).toBe('not_found');
     } finally {
       rmSync(uiDir, { recursive: true, force: true });

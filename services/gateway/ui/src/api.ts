@@ -2,28 +2,85 @@ import type {
   ErrorBody,
   ErrorCode,
   FieldIssue,
+  NewTask,
+  Progress,
   Readiness,
   Session,
   SettingKey,
   Settings,
   SettingsChangeResult,
   SettingsPatch,
+  Task,
+  TaskDetail,
+  TaskGraph,
+  TaskPatch,
+  TaskStatus,
+  TaskSummary,
+  WorkerInfo,
 } from '@jousting/contracts';
 
-export type { Readiness, Session, SettingKey, Settings, SettingsChangeResult, SettingsPatch };
+export type {
+  NewTask,
+  Progress,
+  Readiness,
+  Session,
+  SettingKey,
+  Settings,
+  SettingsChangeResult,
+  SettingsPatch,
+  Task,
+  TaskDetail,
+  TaskGraph,
+  TaskPatch,
+  TaskStatus,
+  TaskSummary,
+  WorkerInfo,
+};
+
+/** Query of `GET /api/tasks`; empty values are left out. */
+export interface TaskQuery {
+  status?: readonly TaskStatus[];
+  label?: string;
+  kind?: string;
+  q?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface TaskPage {
+  items: TaskSummary[];
+  total: number;
+  limit: number;
+  offset: number;
+  hasMore: boolean;
+}
+
+export interface CanceledTask {
+  task: Task;
+  cascaded: Array<{ id: string; reason: string }>;
+}
 
 /** Any failed call: an error body from the gateway, or a network failure (`status` 0). */
 export class ApiError extends Error {
   readonly status: number;
   readonly code: ErrorCode | 'network' | 'bad_response';
   readonly fields: FieldIssue[];
+  /** `error.details` of the answer, e.g. `cycle` of a refused dependency. */
+  readonly details: Record<string, unknown>;
 
-  constructor(status: number, code: ApiError['code'], message: string, fields: FieldIssue[] = []) {
+  constructor(
+    status: number,
+    code: ApiError['code'],
+    message: string,
+    fields: FieldIssue[] = [],
+    details: Record<string, unknown> = {},
+  ) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.fields = fields;
+    this.details = details;
   }
 }
 
@@ -43,6 +100,7 @@ interface RequestOptions {
   acceptStatus?: number[];
   /** Do not call onUnauthorized on 401 (e.g. the session probe at start). */
   quiet401?: boolean;
+  headers?: Record<string, string>;
 }
 
 /** A typed fetch wrapper for the gateway: JSON in and out, the CSRF header, errors as ApiError. */
@@ -59,7 +117,7 @@ export class ApiClient {
   }
 
   async request<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (method !== 'GET' && this.csrfToken) headers['x-csrf-token'] = this.csrfToken;
     let res: Response;
@@ -131,6 +189,61 @@ export class ApiClient {
     return this.request('GET', '/api/health/ready', { acceptStatus: [503] });
   }
 
+  // --- tasks ---
+
+  listTasks(query: TaskQuery = {}): Promise<TaskPage> {
+    return this.request('GET', `/api/tasks${taskQueryString(query)}`);
+  }
+
+  /** A repeated `idempotencyKey` answers with the task the first call created. */
+  createTask(task: NewTask, idempotencyKey?: string): Promise<{ task: Task; created: boolean }> {
+    return this.request('POST', '/api/tasks', {
+      body: task,
+      ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+    });
+  }
+
+  getTaskGraph(): Promise<TaskGraph> {
+    return this.request('GET', '/api/tasks/graph');
+  }
+
+  getProgress(): Promise<Progress> {
+    return this.request('GET', '/api/tasks/progress');
+  }
+
+  getTask(id: string): Promise<TaskDetail> {
+    return this.request('GET', `/api/tasks/${encodeURIComponent(id)}`);
+  }
+
+  patchTask(id: string, patch: TaskPatch): Promise<Task> {
+    return this.request('PATCH', `/api/tasks/${encodeURIComponent(id)}`, { body: patch });
+  }
+
+  cancelTask(id: string, reason?: string): Promise<CanceledTask> {
+    return this.request('POST', `/api/tasks/${encodeURIComponent(id)}/cancel`, {
+      body: reason ? { reason } : {},
+    });
+  }
+
+  retryTask(id: string): Promise<Task> {
+    return this.request('POST', `/api/tasks/${encodeURIComponent(id)}/retry`);
+  }
+
+  /** Makes `id` wait for `depId`. */
+  addDep(id: string, depId: string): Promise<Task> {
+    return this.request('POST', `/api/tasks/${encodeURIComponent(id)}/deps`, { body: { depId } });
+  }
+
+  removeDep(id: string, depId: string): Promise<Task> {
+    return this.request('DELETE', `/api/tasks/${encodeURIComponent(id)}/deps/${encodeURIComponent(depId)}`);
+  }
+
+  // --- workers ---
+
+  listWorkers(): Promise<{ items: WorkerInfo[] }> {
+    return this.request('GET', '/api/workers');
+  }
+
   private remember(session: Session): Session {
     this.csrfToken = session.csrfToken;
     return session;
@@ -156,7 +269,21 @@ export function toApiError(status: number, payload: unknown): ApiError {
   const code = (typeof body.code === 'string' ? body.code : 'internal') as ErrorBody['code'];
   const details = isRecord(body.details) ? body.details : {};
   const fields = Array.isArray(details.fields) ? details.fields.filter(isFieldIssue) : [];
-  return new ApiError(status, code, body.message, fields);
+  return new ApiError(status, code, body.message, fields, details);
+}
+
+/** `?status=a,b&label=…` for the non-empty parts of `query`, or ''. */
+export function taskQueryString(query: TaskQuery): string {
+  const params = new URLSearchParams();
+  if (query.status && query.status.length > 0) params.set('status', query.status.join(','));
+  for (const key of ['label', 'kind', 'q'] as const) {
+    const value = query[key]?.trim();
+    if (value) params.set(key, value);
+  }
+  if (query.limit !== undefined) params.set('limit', String(query.limit));
+  if (query.offset !== undefined && query.offset > 0) params.set('offset', String(query.offset));
+  const text = params.toString();
+  return text ? `?${text}` : '';
 }
 
 function isFieldIssue(value: unknown): value is FieldIssue {

@@ -1,17 +1,18 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { ApiClient, errorText, type Session } from './api';
 import { Header } from './components/header';
 import { Sidebar } from './components/sidebar';
 import { StatusStrip } from './components/status-strip';
 import { Toasts } from './components/toasts';
 import { AppProvider, type AppServices } from './context';
+import { parseCoordEvent } from './coord-events';
 import { EventLog } from './event-log';
 import { LiveConnection, type LiveEvent, liveUrl } from './live';
 import { Notices } from './notices';
 import { LoginPage } from './pages/login';
 import { NotFoundPage } from './pages/not-found';
 import { usePath } from './router';
-import { findPage } from './routes';
+import { matchRoute } from './routes';
 import {
   formatActor,
   formatChanges,
@@ -20,6 +21,7 @@ import {
   parseSettingsChanged,
   parseSettingsRejected,
 } from './settings-form';
+import { TaskSync } from './task-sync';
 import { applyTheme, initialTheme, safeStorage, systemPrefersDark, THEME_KEY, type Theme } from './theme';
 
 type AuthState =
@@ -123,21 +125,26 @@ interface ShellProps {
 
 /** The signed-in app: one live connection, the event log and notices, shared by every page. */
 function Shell({ api, session, theme, onToggleTheme, onSignedOut }: ShellProps) {
-  const [services] = useState<AppServices>(() => ({
-    api,
-    session,
-    live: new LiveConnection({ url: liveUrl(window.location), patterns: ['>'] }),
-    events: new EventLog(500),
-    notices: new Notices(),
-    ownWrites: new OwnWrites(),
-  }));
+  const [services] = useState<AppServices>(() => {
+    const live = new LiveConnection({ url: liveUrl(window.location), patterns: ['>'] });
+    return {
+      api,
+      session,
+      live,
+      events: new EventLog(500),
+      notices: new Notices(),
+      ownWrites: new OwnWrites(),
+      tasks: new TaskSync(api, live),
+    };
+  });
   const path = usePath();
   // Read through a ref: a new callback from the parent must not restart the live connection.
   const signedOut = useRef(onSignedOut);
   signedOut.current = onSignedOut;
 
   useEffect(() => {
-    const { live, events, notices, ownWrites } = services;
+    const { live, events, notices, ownWrites, tasks } = services;
+    tasks.start();
     const offEvents = live.subscribe((e) => {
       events.add(e);
       announce(e, notices, ownWrites);
@@ -180,6 +187,7 @@ function Shell({ api, session, theme, onToggleTheme, onSignedOut }: ShellProps) 
       offStatus();
       window.removeEventListener('online', retry);
       document.removeEventListener('visibilitychange', onVisible);
+      tasks.stop();
       live.stop();
     };
   }, [services, api]);
@@ -194,15 +202,23 @@ function Shell({ api, session, theme, onToggleTheme, onSignedOut }: ShellProps) 
     signedOut.current();
   };
 
-  const page = findPage(path);
-  const Page = page?.component ?? NotFoundPage;
+  const match = matchRoute(path);
+  const Page = match?.page.component ?? NotFoundPage;
   return (
     <AppProvider value={services}>
       <div className="shell">
         <Header session={session} theme={theme} onToggleTheme={onToggleTheme} onLogout={logout} />
         <Sidebar path={path} />
         <main className="content" id="main">
-          <Page />
+          <Suspense
+            fallback={
+              <div className="boot">
+                <div className="spinner" role="status" aria-label="Loading the page" />
+              </div>
+            }
+          >
+            <Page key={match?.page.path} params={match?.params ?? {}} />
+          </Suspense>
         </main>
         <StatusStrip />
         <Toasts />
@@ -231,5 +247,15 @@ function announce(e: LiveEvent, notices: Notices, ownWrites: OwnWrites): void {
         `Restored ${formatValue(data.restored)}.`,
     );
     notices.error(`${data.field}: refused ${formatValue(data.value)} (${data.reason})`);
+  } else if (e.event.type === 'coord.all-complete' && !e.replayed) {
+    const data = parseCoordEvent(e.event);
+    if (data?.type !== 'coord.all-complete') return;
+    const { total, complete, failed, canceled } = data.data;
+    const failures = failed + canceled;
+    notices.toast(
+      failures > 0 ? 'warning' : 'success',
+      'No task left to run',
+      `${complete} of ${total} complete${failed ? `, ${failed} failed` : ''}${canceled ? `, ${canceled} canceled` : ''}.`,
+    );
   }
 }

@@ -4,6 +4,8 @@ import type { EventLog } from './event-log';
 import type { LiveConnection, LiveEvent, LiveSnapshot } from './live';
 import type { NoticeState, Notices } from './notices';
 import type { OwnWrites } from './settings-form';
+import type { TaskSnapshot } from './task-store';
+import type { TaskSync } from './task-sync';
 
 /** What every page of the signed-in app can reach. */
 export interface AppServices {
@@ -13,6 +15,8 @@ export interface AppServices {
   events: EventLog;
   notices: Notices;
   ownWrites: OwnWrites;
+  /** Every task, kept live; loaded by the first page that asks. */
+  tasks: TaskSync;
 }
 
 const AppContext = createContext<AppServices | null>(null);
@@ -51,4 +55,19 @@ export function useNotices(): NoticeState {
 export function useEventLog(): LiveEvent[] {
   const { events } = useApp();
   return useSyncExternalStore(events.subscribe, events.getSnapshot);
+}
+
+/** Every task, live (re-rendering at most every 100 ms); starts the first load when needed. */
+export function useTasks(): TaskSnapshot {
+  const { tasks } = useApp();
+  useEffect(() => {
+    void tasks.ensureLoaded();
+  }, [tasks]);
+  return useSyncExternalStore(tasks.store.subscribe, tasks.store.getSnapshot);
+}
+
+/** Whether the session may change things (operator or admin). */
+export function useCanWrite(): boolean {
+  const { session } = useApp();
+  return session.role === 'operator' || session.role === 'admin';
 }

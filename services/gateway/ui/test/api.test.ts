@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiClient, ApiError } from '../src/api';
+import { ApiClient, ApiError, taskQueryString } from '../src/api';
 
 interface Call {
   url: string;
@@ -109,5 +109,57 @@ describe('ApiClient', () => {
     await api.resetSettings(['maxTurns']);
     await api.resetSettings();
     expect(calls.map((c) => c.body)).toEqual([{ keys: ['maxTurns'] }, {}]);
+  });
+
+  it('sends the idempotency key of a new task as a header', async () => {
+    const task = { id: 't1', title: 'x' };
+    const { impl, calls } = fakeFetch({ 'POST /api/tasks': { status: 201, body: { task, created: true } } });
+    const answer = await new ApiClient({ fetch: impl }).createTask(
+      { title: 'x', payload: { command: 'true' } },
+      'key-1',
+    );
+    expect(answer.created).toBe(true);
+    expect(calls[0]?.headers['idempotency-key']).toBe('key-1');
+    expect(calls[0]?.body).toEqual({ title: 'x', payload: { command: 'true' } });
+  });
+
+  it('keeps the details of an error, such as the cycle of a refused dependency', async () => {
+    const { impl } = fakeFetch({
+      'POST /api/tasks/a/deps': {
+        status: 400,
+        body: {
+          error: {
+            code: 'validation_failed',
+            message: 'making a depend on c would close a cycle: a → c → b → a',
+            details: { id: 'a', depId: 'c', cycle: ['a', 'c', 'b', 'a'] },
+          },
+        },
+      },
+    });
+    const err = await new ApiClient({ fetch: impl }).addDep('a', 'c').catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 400, details: { cycle: ['a', 'c', 'b', 'a'] } });
+  });
+
+  it('escapes task ids in paths', async () => {
+    const { impl, calls } = fakeFetch({ 'DELETE /api/tasks/a%2Fb/deps/c%20d': { status: 200, body: {} } });
+    await new ApiClient({ fetch: impl }).removeDep('a/b', 'c d');
+    expect(calls[0]?.url).toBe('/api/tasks/a%2Fb/deps/c%20d');
+  });
+});
+
+describe('taskQueryString', () => {
+  it('sends statuses comma-separated and leaves out empty filters', () => {
+    expect(
+      taskQueryString({
+        status: ['queued', 'running'],
+        label: ' gpu ',
+        kind: '',
+        q: 'build',
+        limit: 50,
+        offset: 0,
+      }),
+    ).toBe('?status=queued%2Crunning&label=gpu&q=build&limit=50');
+    expect(taskQueryString({})).toBe('');
+    expect(taskQueryString({ offset: 100, limit: 25 })).toBe('?limit=25&offset=100');
   });
 });

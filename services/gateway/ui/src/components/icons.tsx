@@ -36,7 +36,19 @@ export type IconName =
   | 'play'
   | 'external'
   | 'undo'
-  | 'lock';
+  | 'lock'
+  | 'tasks'
+  | 'graph'
+  | 'workers'
+  | 'plus'
+  | 'edit'
+  | 'board'
+  | 'list'
+  | 'fit'
+  | 'stop'
+  | 'retry'
+  | 'search'
+  | 'arrow';
 
 const PATHS: Record<IconName, ReactNode> = {
   logo: (
@@ -110,6 +122,59 @@ const PATHS: Record<IconName, ReactNode> = {
       <path d="M8 11V7a4 4 0 0 1 8 0v4" />
     </>
   ),
+  tasks: (
+    <>
+      <path d="M9 6h11M9 12h11M9 18h11" />
+      <path d="m3.5 6 1.5 1.5L7.5 5M3.5 12l1.5 1.5 2.5-2.5M3.5 18l1.5 1.5 2.5-2.5" />
+    </>
+  ),
+  graph: (
+    <>
+      <rect x="2.5" y="4" width="6" height="5" rx="1.2" />
+      <rect x="15.5" y="3" width="6" height="5" rx="1.2" />
+      <rect x="15.5" y="16" width="6" height="5" rx="1.2" />
+      <path d="M8.5 6.5h3a2 2 0 0 1 2 2v0M13.5 8.5V16a2 2 0 0 0 2 2M8.5 6.5h7" />
+    </>
+  ),
+  workers: (
+    <>
+      <rect x="3" y="4" width="18" height="7" rx="1.5" />
+      <rect x="3" y="13" width="18" height="7" rx="1.5" />
+      <path d="M7 7.5h.01M7 16.5h.01" />
+    </>
+  ),
+  plus: <path d="M12 5v14M5 12h14" />,
+  edit: (
+    <>
+      <path d="M4 20h4L19 9l-4-4L4 16z" />
+      <path d="m13.5 6.5 4 4" />
+    </>
+  ),
+  board: (
+    <>
+      <rect x="3" y="4" width="5" height="16" rx="1.2" />
+      <rect x="10" y="4" width="5" height="11" rx="1.2" />
+      <rect x="17" y="4" width="4" height="7" rx="1.2" />
+    </>
+  ),
+  list: <path d="M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01" />,
+  fit: <path d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5" />,
+  stop: <rect x="6" y="6" width="12" height="12" rx="1.5" />,
+  retry: (
+    <>
+      <path d="M3 12a9 9 0 0 1 15.4-6.4L21 8" />
+      <path d="M21 3v5h-5" />
+      <path d="M21 12a9 9 0 0 1-15.4 6.4L3 16" />
+      <path d="M3 21v-5h5" />
+    </>
+  ),
+  search: (
+    <>
+      <circle cx="11" cy="11" r="7" />
+      <path d="m20 20-3.5-3.5" />
+    </>
+  ),
+  arrow: <path d="M4 12h15M14 7l5 5-5 5" />,
 };
 
 export function SvgIcon({ name, size }: { name: IconName; size?: number }) {

@@ -1,18 +1,18 @@
 import { Link } from '../router';
-import { EXTERNAL_LINKS, findPage, PAGES } from '../routes';
+import { EXTERNAL_LINKS, navSection, PAGES } from '../routes';
 import { SvgIcon } from './icons';
 
 export function Sidebar({ path }: { path: string }) {
-  const current = findPage(path);
+  const current = navSection(path);
   return (
     <nav className="sidebar" aria-label="Main">
       <ul className="nav-list">
-        {PAGES.map((page) => (
+        {PAGES.filter((page) => !page.hidden).map((page) => (
           <li key={page.path}>
             <Link
               to={page.path}
               className="nav-link"
-              aria-current={current === page ? 'page' : undefined}
+              aria-current={current === page.path ? 'page' : undefined}
               data-testid={`nav-${page.path === '/' ? 'overview' : page.path.slice(1)}`}
             >
               <SvgIcon name={page.icon} />
