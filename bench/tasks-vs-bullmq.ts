@@ -41,12 +41,16 @@ const nc = await connect({ servers: stack.nats.url });
 const bench: JoustingBench = { nc, natsUrl: stack.nats.url, workerToken };
 const rows: string[][] = [];
 const log = (line: string) => console.error(line);
+const addRow = (row: string[]) => {
+  rows.push(row);
+  log(`  | ${row.join(' | ')} |`);
+};
 
 try {
   log(`independent: ${TASKS} no-op tasks`);
   const ji = await joustingIndependent(bench, TASKS);
   const bi = await bullmqIndependent(TASKS);
-  rows.push([
+  addRow([
     `${TASKS.toLocaleString('en-US')} independent no-op tasks, end to end`,
     rate(ji),
     rate(bi),
@@ -56,7 +60,7 @@ try {
   log(`fan-in: ${FAMILIES} × (1 parent + 4 children)`);
   const jf = await joustingFanIn(bench, FAMILIES);
   const bf = await bullmqFanIn(FAMILIES);
-  rows.push([
+  addRow([
     `${FAMILIES.toLocaleString('en-US')} × (1 parent waiting on 4 children)`,
     rate(jf),
     rate(bf),
@@ -66,7 +70,7 @@ try {
   log(`chains: ${CHAINS} × ${DEPTH} levels`);
   const jc = await joustingChains(bench, CHAINS, DEPTH);
   const bc = await bullmqChains(CHAINS, DEPTH);
-  rows.push([
+  addRow([
     `${CHAINS.toLocaleString('en-US')} chains × ${DEPTH} levels`,
     rate(jc),
     rate(bc),
@@ -75,19 +79,19 @@ try {
 
   log('layered DAG: 20 levels × 1000, two deps each (no BullMQ equivalent: flows are trees)');
   const jd = await joustingLayeredDag(bench, DEPTH, 1000);
-  rows.push([`layered DAG, ${DEPTH} levels × 1,000, 2 deps per task`, rate(jd), 'n/a (flows are trees)', '']);
+  addRow([`layered DAG, ${DEPTH} levels × 1,000, 2 deps per task`, rate(jd), 'n/a (flows are trees)', '']);
 
   log(`steady ${RATE}/s for ${STEADY_SECONDS} s`);
   const jl = await joustingSteadyLatency(bench, RATE, STEADY_SECONDS);
   const bl = await bullmqSteadyLatency(RATE, STEADY_SECONDS);
   const lat = (v: number[]) => `p50 ${pct(v, 50).toFixed(2)} / p99 ${pct(v, 99).toFixed(2)} ms`;
-  rows.push([`create → worker start at a steady ${RATE}/s`, lat(jl), lat(bl), '']);
+  addRow([`create → worker start at a steady ${RATE}/s`, lat(jl), lat(bl), '']);
 
   log(`memory: ${HELD} held tasks`);
   const pid = stack.services.coordinator?.proc.pid;
   if (!pid) throw new Error('no coordinator pid');
   const mem = await joustingMemoryPerTask(bench, pid, HELD);
-  rows.push([
+  addRow([
     `coordinator RSS per held task (${HELD.toLocaleString('en-US')} pending tasks)`,
     `${Math.round(mem.bytesPerTask)} B`,
     '',

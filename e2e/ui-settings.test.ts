@@ -1,18 +1,16 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { launchService, repoRoot } from '@jousting/testing';
+import { launchService } from '@jousting/testing';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminApi, launchChromium } from './browser.js';
 import { type Stack, startStack } from './stack.js';
 
 // The operator UI in a real (system) Chromium against a real gateway, settings service and NATS.
 // Needs the built services and UI: `npm run build` (or `npx tsc -b services/settings services/gateway`
 // and `npm run build -w @jousting/ui`).
 
-const UI_INDEX = join(repoRoot(), 'services', 'gateway', 'ui', 'dist', 'index.html');
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT_LIGHT = '/tmp/ui-settings.png';
 const SCREENSHOT_DARK = '/tmp/ui-settings-dark.png';
 
@@ -31,17 +29,7 @@ const toastTexts = async () => (await page.getByTestId('toast').allTextContents(
 const inputValue = (key: string) => page.locator(`[name="${key}"]`).inputValue();
 const theme = () => page.locator('html').getAttribute('data-theme');
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(stack.baseUrl + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${stack.adminToken}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const api = <T>(method: string, path: string, body?: unknown) => adminApi<T>(stack, method, path, body);
 
 const serverSettings = async () =>
   (await api<{ settings: Record<string, unknown> }>('GET', '/api/settings')).body.settings;
@@ -63,24 +51,10 @@ function maxTurnsProperty(schema: Record<string, unknown>): Record<string, unkno
 }
 
 beforeAll(async () => {
-  if (!existsSync(UI_INDEX)) throw new Error(`${UI_INDEX} is missing: run \`npm run build -w @jousting/ui\``);
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install the distribution's chromium`);
   stack = await startStack();
   nc = await connect({ servers: stack.nats.url });
   adminName = (await api<{ name: string }>('GET', '/api/auth/me')).body.name;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
   page = await context.newPage();
 });

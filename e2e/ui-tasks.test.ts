@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot } from '@jousting/testing';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { adminApi, launchChromium } from './browser.js';
 import { type Stack, startStack } from './stack.js';
 
 // The task pages of the operator UI in a real (system) Chromium against a real gateway,
@@ -10,8 +8,6 @@ import { type Stack, startStack } from './stack.js';
 // `npm run build` (or `npx tsc -b services/settings services/coordinator services/worker
 // services/gateway` and `npm run build -w @jousting/ui`). Screenshots go to /tmp/ui-*.png.
 
-const UI_INDEX = join(repoRoot(), 'services', 'gateway', 'ui', 'dist', 'index.html');
-const CHROMIUM = '/usr/bin/chromium';
 const WORKER_ID = 'ui-worker';
 /** A kind no worker runs: such tasks stay queued, so their dependencies can still change. */
 const HOLD = 'hold';
@@ -27,17 +23,7 @@ const text = (testId: string) => page.getByTestId(testId).textContent();
 const count = (testId: string) => page.getByTestId(testId).count();
 const shot = (name: string) => page.screenshot({ path: `/tmp/ui-${name}.png`, fullPage: false });
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(stack.baseUrl + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${stack.adminToken}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const api = <T>(method: string, path: string, body?: unknown) => adminApi<T>(stack, method, path, body);
 
 interface TaskJson {
   id: string;
@@ -94,25 +80,11 @@ async function settled(): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(UI_INDEX)) throw new Error(`${UI_INDEX} is missing: run \`npm run build -w @jousting/ui\``);
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install the distribution's chromium`);
   stack = await startStack({
     services: ['settings', 'coordinator', 'worker', 'gateway'],
     env: { WORKER_ID, WORKER_NAME: WORKER_ID, WORKER_LABELS: 'linux' },
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
   page = await context.newPage();
 });

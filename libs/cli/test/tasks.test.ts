@@ -143,7 +143,7 @@ function fakeTaskGateway(opts: { workers?: WorkerInfo[] } = {}) {
             t.status = 'canceled';
             return { id: t.id, reason: `dependency ${task.id} was canceled` };
           });
-        return jsonResponse(200, { task, cascaded });
+        return jsonResponse(200, { task, cascaded, cascadedTotal: cascaded.length });
       }
       case 'POST /api/tasks/:id/retry': {
         if (!task) return notFound();

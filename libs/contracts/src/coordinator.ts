@@ -35,11 +35,14 @@ export const CreatedTask = z.object({
   created: z.boolean().describe('false when the idempotency key was seen before'),
 });
 export const CreatedTasks = z.object({ tasks: z.array(Task), created: z.boolean() });
+/** At most this many cascaded cancels are listed in a reply; `cascadedTotal` counts them all. */
+export const MAX_LISTED_CASCADE = 1000;
 export const CanceledTask = z.object({
   task: Task,
   cascaded: z
     .array(z.object({ id: TaskId, reason: z.string() }))
-    .describe('Dependents canceled because of this'),
+    .describe(`Dependents canceled because of this (the first ${MAX_LISTED_CASCADE})`),
+  cascadedTotal: z.number().int().min(0).describe('How many dependents were canceled in all'),
 });
 
 export const WorkerInfo = z

@@ -3,6 +3,7 @@ import { type AuditWriter, type EventPublisher, type Logger, newId } from '@jous
 import {
   type ClaimedTask,
   JoustingError,
+  MAX_LISTED_CASCADE,
   type ParsedNewTask,
   type TaskDetail,
   type TaskFilter,
@@ -241,10 +242,20 @@ export class Coordinator {
     const { task, cascaded, change } = this.table.cancel(id, reason);
     await this.commit(change);
     await this.record(actor, 'canceled', id, {
-      after: { status: 'canceled', reason, cascaded: cascaded.map((c) => c.id) },
+      // Bounded: a cascade can reach every task, and a NATS message holds 1 MiB.
+      after: {
+        status: 'canceled',
+        reason,
+        cascadedCount: cascaded.length,
+        cascaded: cascaded.slice(0, 100).map((c) => c.id),
+      },
       traceId,
     });
-    return { task: toTask(task), cascaded };
+    return {
+      task: toTask(task),
+      cascaded: cascaded.slice(0, MAX_LISTED_CASCADE),
+      cascadedTotal: cascaded.length,
+    };
   }
 
   async retry(id: string, actor: string, traceId: string) {

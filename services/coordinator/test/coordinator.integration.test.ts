@@ -443,6 +443,31 @@ describe('cancel and retry', () => {
     sub.unsubscribe();
   });
 
+  it('cancels a cascade too large to list in one message, listing the first 1000 and counting all', async () => {
+    await op(coordCommands.create, { task: { id: 'huge-root', title: 'root', kind: 'never' }, actor });
+    const count = 25_000;
+    for (let i = 0; i < count; i += 1000) {
+      const tasks = Array.from({ length: 1000 }, (_, j) => ({
+        id: `huge-dependent-with-a-long-id-${i + j}`,
+        title: `dependent ${i + j}`,
+        kind: 'never',
+        deps: ['huge-root'],
+      }));
+      await op(coordCommands.createBatch, { tasks, actor });
+    }
+    const result = await callCommand(
+      nc,
+      coordCommands.cancel,
+      { id: 'huge-root', actor },
+      { timeoutMs: 30_000 },
+    );
+    expect(result.cascadedTotal).toBe(count);
+    expect(result.cascaded).toHaveLength(1000);
+    expect((await op(coordCommands.get, { id: `huge-dependent-with-a-long-id-${count - 1}` })).status).toBe(
+      'canceled',
+    );
+  });
+
   it('retries a failed task with a new attempt; its waiting dependents then go on', async () => {
     await hello('w-retry', { kinds: ['rt'] });
     await op(coordCommands.createBatch, {

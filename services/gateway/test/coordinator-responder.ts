@@ -213,7 +213,7 @@ export async function startCoordinatorResponder(nc: NatsConnection, opts: { work
             queue.push(depId);
           }
         }
-        return { task, cascaded };
+        return { task, cascaded, cascadedTotal: cascaded.length };
       }),
       endpoint(coordCommands.retry, async (req, ctx) => {
         record('retry')(req, ctx);

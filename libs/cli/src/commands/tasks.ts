@@ -124,7 +124,7 @@ const cancelCommand: Command = {
   details: [
     'A running task is aborted on its worker. Prints the task and every dependent canceled with it.',
     'A task that already ended cannot be canceled (exit 1).',
-    '--json prints {"task": {...}, "cascaded": [{"id", "reason"}]}.',
+    '--json prints {"task": {...}, "cascaded": [{"id", "reason"}] (at most 1000), "cascadedTotal": n}.',
   ].join('\n'),
   options: { reason: { type: 'string' } },
   async run(ctx, args, options) {
@@ -135,10 +135,10 @@ const cancelCommand: Command = {
     );
     ctx.out.data(result);
     ctx.out.text(`canceled ${result.task.id}`);
-    if (result.cascaded.length > 0) {
-      ctx.out.text(
-        `also canceled ${result.cascaded.length} dependent${result.cascaded.length === 1 ? '' : 's'}:`,
-      );
+    const total = result.cascadedTotal;
+    if (total > 0) {
+      const listed = total > result.cascaded.length ? ` (the first ${result.cascaded.length} listed)` : '';
+      ctx.out.text(`also canceled ${total} dependent${total === 1 ? '' : 's'}${listed}:`);
       for (const { id: dependent, reason } of result.cascaded) ctx.out.text(`  ${dependent}  ${reason}`);
     }
     return EXIT.ok;

@@ -58,6 +58,8 @@ export interface TaskPage {
 export interface CanceledTask {
   task: Task;
   cascaded: Array<{ id: string; reason: string }>;
+  /** All dependents canceled; `cascaded` lists at most the first 1000. */
+  cascadedTotal: number;
 }
 
 /** Any failed call: an error body from the gateway, or a network failure (`status` 0). */

@@ -152,12 +152,15 @@ export function TaskDetailPage({ params }: { params: RouteParams }) {
     await act('Cancel', async () => {
       const result = await api.cancelTask(id, cancelReason.trim() || undefined);
       setCancelResult(result.cascaded);
-      const more = result.cascaded.length;
+      const more = result.cascadedTotal;
       notices.action(`Canceled ${id}${more ? ` and ${more} dependent${more === 1 ? '' : 's'}` : ''}`);
+      // A cascade can be huge: name the first few and count the rest.
+      const named = result.cascaded.slice(0, 20).map((c) => c.id);
+      const rest = more > named.length ? ` and ${more - named.length} more` : '';
       notices.toast(
         'success',
         'Task canceled',
-        more ? `Also canceled: ${result.cascaded.map((c) => c.id).join(', ')}` : undefined,
+        more ? `Also canceled: ${named.join(', ')}${rest}` : undefined,
       );
       setCancelReason('');
       void read();
