@@ -36,6 +36,8 @@ export interface LaunchOptions {
   /** Script to run instead of services/<name>/dist/main.js. */
   script?: string;
   args?: string[];
+  /** Flags for node itself, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 /** Starts a built service as a real process and waits until it answers. */
@@ -43,7 +45,7 @@ export async function launchService(name: string, opts: LaunchOptions): Promise<
   const script = opts.script ?? join(repoRoot(), 'services', name, 'dist', 'main.js');
   if (!existsSync(script)) throw new Error(`${script} does not exist: run \`npm run build\` first`);
   let output = '';
-  const proc = spawn(process.execPath, [script, ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...(opts.args ?? [])], {
     env: { ...process.env, NATS_URL: opts.natsUrl, LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
