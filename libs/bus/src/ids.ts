@@ -1,47 +1,59 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 let lastTime = 0;
-let lastRandom: Uint8Array = new Uint8Array(10);
+let lastTimeText = '';
+/** The 80 random bits as two 40-bit halves (exact in a double). */
+let randHigh = 0;
+let randLow = 0;
+const fresh = new Uint8Array(10);
+const TWO_40 = 2 ** 40;
+
+/** Four base-32 characters of a 20-bit integer. */
+function chars4(v: number): string {
+  return (
+    CROCKFORD[(v >>> 15) & 31]! +
+    CROCKFORD[(v >>> 10) & 31]! +
+    CROCKFORD[(v >>> 5) & 31]! +
+    CROCKFORD[v & 31]!
+  );
+}
+
+/** Eight base-32 characters of a 40-bit integer. */
+function chars8(v: number): string {
+  const high = Math.floor(v / 2 ** 20);
+  return chars4(high) + chars4(v - high * 2 ** 20);
+}
+
+/** Ten base-32 characters of a 48-bit millisecond time (50 bits of room). */
+function timeChars(t: number): string {
+  const high = Math.floor(t / 2 ** 40);
+  return CROCKFORD[(high >>> 5) & 31]! + CROCKFORD[high & 31]! + chars8(t - high * 2 ** 40);
+}
 
 /**
  * A ULID: 48-bit millisecond time + 80 random bits, Crockford base32, so ids sort by creation.
  * Within one millisecond the random part is incremented, keeping ids monotonic in a process.
+ * (Plain double arithmetic on two 40-bit halves: no BigInt, no per-id allocation.)
  */
 export function newId(now = Date.now()): string {
   if (now <= lastTime) {
-    lastRandom = increment(lastRandom);
-    now = lastTime;
+    // Increment the 80-bit number; like any ULID generator, wrap around on overflow.
+    randLow += 1;
+    if (randLow === TWO_40) {
+      randLow = 0;
+      randHigh = randHigh + 1 === TWO_40 ? 0 : randHigh + 1;
+    }
   } else {
     lastTime = now;
-    lastRandom = new Uint8Array(randomBytes(10));
+    lastTimeText = timeChars(now);
+    randomFillSync(fresh);
+    randHigh =
+      fresh[0]! * 2 ** 32 + (((fresh[1]! << 24) | (fresh[2]! << 16) | (fresh[3]! << 8) | fresh[4]!) >>> 0);
+    randLow =
+      fresh[5]! * 2 ** 32 + (((fresh[6]! << 24) | (fresh[7]! << 16) | (fresh[8]! << 8) | fresh[9]!) >>> 0);
   }
-  let time = '';
-  let t = now;
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[t % 32] + time;
-    t = Math.floor(t / 32);
-  }
-  let bits = 0n;
-  for (const byte of lastRandom) bits = (bits << 8n) | BigInt(byte);
-  let rand = '';
-  for (let i = 0; i < 16; i++) {
-    rand = CROCKFORD[Number(bits & 31n)] + rand;
-    bits >>= 5n;
-  }
-  return time + rand;
-}
-
-function increment(bytes: Uint8Array): Uint8Array {
-  const next = new Uint8Array(bytes);
-  for (let i = next.length - 1; i >= 0; i--) {
-    if (next[i] === 255) next[i] = 0;
-    else {
-      next[i] = (next[i] ?? 0) + 1;
-      break;
-    }
-  }
-  return next;
+  return lastTimeText + chars8(randHigh) + chars8(randLow);
 }
 
 /** A W3C-style trace id: 32 hex characters. */

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { EventPublisher, Logger } from '@jousting/bus';
+import type { EventPublisher, Logger, PublishOptions } from '@jousting/bus';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { eventFromOp, eventId } from './events-from-ops.js';
 import type { Op } from './ops.js';
@@ -37,12 +37,11 @@ export function emitPartEvents(events: EventPublisher, parts: PartForEvents[]): 
       if (!derived) continue;
       const traceId = op.o === 'new' ? op.trace : part.traces[index];
       try {
-        events.emit(derived.type, derived.data, {
-          id: eventId(part.seq, index),
-          time: derived.time,
-          ...(derived.subject === undefined ? {} : { subject: derived.subject }),
-          ...(traceId === undefined ? {} : { traceId }),
-        });
+        // Built from committed (validated) ops: the schema check runs only in tests or on demand.
+        const opts: PublishOptions = { id: eventId(part.seq, index), time: derived.time, trusted: true };
+        if (derived.subject !== undefined) opts.subject = derived.subject;
+        if (traceId !== undefined) opts.traceId = traceId;
+        events.emit(derived.type, derived.data, opts);
       } catch (err) {
         failures.push(`${derived.type} ${eventId(part.seq, index)}: ${(err as Error).message}`);
       }

@@ -120,12 +120,22 @@ let epochs = 0;
  * construction; tasks are then serialized a slice at a time, and a task about to change before
  * its turn is serialized first (copy-on-write through `TaskTable.beforeChange`). Tasks created
  * after the cut are not included; the journal replay adds them.
+ *
+ * Lines are written in table order straight into UTF-8 pieces (off the JS heap), so a big table
+ * neither stalls the event loop with one huge join/encode at the end nor leaves tens of MB of
+ * strings for the young-generation GC to copy.
  */
 export class SnapshotBuilder {
   private readonly epoch = ++epochs;
-  private readonly lines: string[];
   private readonly limit: number;
   private position = 0;
+  /** Lines of tasks serialized ahead of their turn (about to change), by order. */
+  private readonly early = new Map<number, string>();
+  private group: string[] = [];
+  private groupChars = 0;
+  private readonly pieces: Uint8Array[] = [];
+  private bytes = 0;
+  private readonly maxGroupChars: number;
   readonly header: Omit<SnapshotHeader, 'seq'>;
 
   constructor(
@@ -133,9 +143,13 @@ export class SnapshotBuilder {
     now: number,
     /** Tasks serialized between two looks at the clock. */
     private readonly slice = 256,
+    /** Largest encoded piece (one stored chunk). */
+    private readonly pieceBytes = 512 * 1024,
   ) {
     this.limit = table.ordered.length;
-    this.lines = new Array<string>(this.limit);
+    // A group of lines holding fewer than pieceBytes / 3 characters mostly fits one piece once
+    // encoded (longer ones are cut; concatenation undoes it).
+    this.maxGroupChars = Math.max(1, Math.floor(pieceBytes / 3));
     this.header = {
       v: SNAPSHOT_VERSION,
       at: now,
@@ -157,18 +171,38 @@ export class SnapshotBuilder {
     const ordered = this.table.ordered;
     while (this.position < this.limit) {
       const end = Math.min(this.limit, this.position + this.slice);
-      for (; this.position < end; this.position++) this.capture(ordered[this.position]!);
+      for (; this.position < end; this.position++) {
+        const task = ordered[this.position]!;
+        let line: string;
+        if (task.snapMark === this.epoch) {
+          line = this.early.get(this.position)!;
+          this.early.delete(this.position);
+        } else {
+          line = encodeTask(task);
+          task.snapMark = this.epoch;
+        }
+        this.add(this.position === 0 ? line : `\n${line}`);
+      }
       if (performance.now() >= until) break;
     }
+    if (this.done) this.flush();
     return this.done;
   }
 
   /** Stops watching the table; returns the snapshot text (header line, then one line per task). */
   finish(seq: number): string {
-    this.step(Number.POSITIVE_INFINITY);
-    this.release();
-    const header: SnapshotHeader = { ...this.header, seq };
-    return `${JSON.stringify(header)}\n${this.lines.join('\n')}`;
+    const { pieces } = this.finishNow(seq);
+    return Buffer.concat(pieces).toString('utf8');
+  }
+
+  /**
+   * Like finish(), but returns the text UTF-8 encoded, in pieces of at most `pieceBytes`
+   * (concatenated: exactly the bytes of finish()'s text), serializing what is left in slices of
+   * `budgetMs` that yield to the event loop.
+   */
+  async finishPieces(seq: number, budgetMs = 4): Promise<{ pieces: Uint8Array[]; bytes: number }> {
+    while (!this.step(budgetMs)) await yieldToLoop();
+    return this.finishNow(seq);
   }
 
   /** Abandons the snapshot. */
@@ -176,12 +210,43 @@ export class SnapshotBuilder {
     if (this.table.beforeChange) this.table.beforeChange = undefined;
   }
 
+  private finishNow(seq: number): { pieces: Uint8Array[]; bytes: number } {
+    this.step(Number.POSITIVE_INFINITY);
+    this.release();
+    const header: SnapshotHeader = { ...this.header, seq };
+    const head = Buffer.from(`${JSON.stringify(header)}\n`, 'utf8');
+    return { pieces: [...this.cut(head), ...this.pieces], bytes: head.length + this.bytes };
+  }
+
+  private add(line: string): void {
+    if (this.groupChars > 0 && this.groupChars + line.length > this.maxGroupChars) this.flush();
+    this.group.push(line);
+    this.groupChars += line.length;
+  }
+
+  private flush(): void {
+    if (this.group.length === 0) return;
+    const buf = Buffer.from(this.group.join(''), 'utf8');
+    this.group = [];
+    this.groupChars = 0;
+    this.bytes += buf.length;
+    for (const piece of this.cut(buf)) this.pieces.push(piece);
+  }
+
+  private cut(buf: Buffer): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < buf.length; at += this.pieceBytes) out.push(buf.subarray(at, at + this.pieceBytes));
+    return out;
+  }
+
   private capture(task: TaskRecord): void {
-    if (task.order >= this.limit || task.snapMark === this.epoch) return;
-    this.lines[task.order] = encodeTask(task);
+    if (task.order >= this.limit || task.order < this.position || task.snapMark === this.epoch) return;
+    this.early.set(task.order, encodeTask(task));
     task.snapMark = this.epoch;
   }
 }
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Loads a snapshot text into an empty table; returns its header. */
 export function loadSnapshot(table: TaskTable, text: string): SnapshotHeader {

@@ -64,6 +64,8 @@ interface OutputMessage {
 }
 
 const SNAPSHOT_CHUNK_BYTES = 512 * 1024;
+/** Chunks compressed at once (was 8): fewer threads competing with dispatch on small machines. */
+const SNAPSHOT_PARALLEL = 2;
 const OUTPUT_MESSAGE_BYTES = 256 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -128,23 +130,37 @@ export class CoordinatorStore {
   // ------------------------------------------------------------ snapshots
 
   /** Stores a snapshot (gzip chunks, then the head that names them) and drops older ones. */
-  async writeSnapshot(text: string, seq: number, count: number): Promise<SnapshotHead> {
+  async writeSnapshot(
+    content: string | { pieces: Uint8Array[]; bytes: number },
+    seq: number,
+    count: number,
+  ): Promise<SnapshotHead> {
     const id = `s${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    const bytes = encoder.encode(text);
-    const slices: Uint8Array[] = [];
-    for (let at = 0; at < bytes.length || at === 0; at += SNAPSHOT_CHUNK_BYTES) {
-      slices.push(bytes.subarray(at, at + SNAPSHOT_CHUNK_BYTES));
-      if (bytes.length === 0) break;
+    // Pieces (already encoded, each ≤ SNAPSHOT_CHUNK_BYTES) are stored as they are: the reader
+    // only concatenates chunks, so their boundaries do not matter.
+    let slices: Uint8Array[];
+    let total: number;
+    if (typeof content === 'string') {
+      const bytes = encoder.encode(content);
+      slices = [];
+      for (let at = 0; at < bytes.length || at === 0; at += SNAPSHOT_CHUNK_BYTES) {
+        slices.push(bytes.subarray(at, at + SNAPSHOT_CHUNK_BYTES));
+        if (bytes.length === 0) break;
+      }
+      total = bytes.length;
+    } else {
+      slices = content.pieces.length > 0 ? content.pieces : [new Uint8Array()];
+      total = content.bytes;
     }
     const chunks: number[] = [];
-    for (let i = 0; i < slices.length; i += 8) {
-      const group = slices.slice(i, i + 8);
+    for (let i = 0; i < slices.length; i += SNAPSHOT_PARALLEL) {
+      const group = slices.slice(i, i + SNAPSHOT_PARALLEL);
       const acks = await Promise.all(
         group.map(async (slice) => this.js.publish(snapshotDataSubject(id), await gzip(slice, { level: 1 }))),
       );
       chunks.push(...acks.map((a) => a.seq));
     }
-    const head: SnapshotHead = { id, seq, at: Date.now(), count, bytes: bytes.length, chunks };
+    const head: SnapshotHead = { id, seq, at: Date.now(), count, bytes: total, chunks };
     await this.js.publish(SNAPSHOT_HEAD_SUBJECT, JSON.stringify(head));
     await this.jsm.streams.purge(COORD_STREAMS.snapshots.name, { filter: SNAPSHOT_HEAD_SUBJECT, keep: 1 });
     // Chunks are compressed in parallel, so their sequences are not in chunk order.

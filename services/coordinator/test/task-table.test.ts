@@ -1,5 +1,12 @@
-import { JoustingError, NewTask, type NewTask as NewTaskInput, type TaskStatus } from '@jousting/contracts';
+import {
+  EVENT_DATA,
+  JoustingError,
+  NewTask,
+  type NewTask as NewTaskInput,
+  type TaskStatus,
+} from '@jousting/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { eventFromOp } from '../src/events-from-ops.js';
 import type { Op } from '../src/ops.js';
 import { encodeTask, loadSnapshot, SnapshotBuilder } from '../src/snapshot.js';
 import { type Change, TaskTable } from '../src/task-table.js';
@@ -546,6 +553,46 @@ describe('journal replay and snapshots', () => {
     // Replaying the ops after the cut brings it to the current state.
     for (const op of journal.slice(opsAtCut)) restored.apply(op);
     expect(stateOf(restored)).toEqual(stateOf(table));
+  });
+
+  it('a snapshot encoded in pieces holds exactly the bytes of its text', async () => {
+    busyHistory();
+    create([{ id: 'wide', title: 'größer — 漢字 ✓' }]);
+    const expected = new SnapshotBuilder(table, clock).finish(7);
+    const builder = new SnapshotBuilder(table, clock, 2, 7);
+    builder.step(0);
+    start('b', 'w2');
+    run(table.update('wide', { title: 'edited after the cut' }));
+    // Pieces of 7 bytes cut lines and multi-byte characters; concatenation must undo it.
+    const { pieces, bytes } = await builder.finishPieces(7, 0);
+    expect(pieces.every((p) => p.length <= 7)).toBe(true);
+    const all = Buffer.concat(pieces);
+    expect(all.length).toBe(bytes);
+    expect(all.toString('utf8')).toBe(expected);
+    const restored = newTable();
+    loadSnapshot(restored, all.toString('utf8'));
+    expect(restored.size).toBe(table.size);
+  });
+
+  it('coordinator events match their schemas exactly, so production may skip the check', () => {
+    busyHistory();
+    create([{ id: 'f', title: 'F', description: 'why not', deps: ['c'] }]);
+    run(table.removeDep('f', 'c'));
+    const types = new Set<string>();
+    for (const op of JSON.parse(JSON.stringify(journal)) as Op[]) {
+      const derived = eventFromOp(op);
+      if (!derived) continue;
+      types.add(derived.type);
+      const parsed = EVENT_DATA[derived.type].parse(derived.data);
+      // Same fields in the same order: emitting it unchecked puts the same bytes on the wire.
+      expect(JSON.stringify(derived.data)).toBe(JSON.stringify(parsed));
+    }
+    expect([...types].sort()).toEqual([
+      'coord.dep-added',
+      'coord.dep-removed',
+      'coord.task-created',
+      'coord.task-updated',
+    ]);
   });
 
   it('a refused command leaves no trace', () => {
