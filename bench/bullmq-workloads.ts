@@ -16,103 +16,88 @@ async function cleanup(queue: Queue) {
   await queue.close();
 }
 
-/** 50,000 (default) independent no-op jobs: addBulk in chunks, one worker at concurrency 100. */
-export async function bullmqIndependent(count: number, concurrency = 100) {
-  const name = queueName('independent');
+/**
+ * Runs one no-op Worker at `concurrency` while `produce` adds jobs to a fresh queue, until `total`
+ * jobs completed; times it from the first add.
+ */
+async function runToCompletion(
+  what: string,
+  total: number,
+  concurrency: number,
+  produce: (queueName: string) => Promise<void>,
+) {
+  const name = queueName(what);
   const queue = new Queue(name, { connection: REDIS });
   let done = 0;
   let resolveAll: () => void = () => {};
   const allDone = new Promise<void>((r) => (resolveAll = r));
-  const started = performance.now();
   const worker = new Worker(name, async () => null, {
     connection: REDIS,
     concurrency,
     removeOnComplete: { count: 0 },
   });
   worker.on('completed', () => {
-    if (++done === count) resolveAll();
+    if (++done === total) resolveAll();
   });
-  for (let i = 0; i < count; i += 1000) {
-    await queue.addBulk(
-      Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ name: 'noop', data: { i: i + j } })),
-    );
-  }
+  const started = performance.now();
+  await produce(name);
   const addedAt = performance.now();
   await allDone;
   const seconds = (performance.now() - started) / 1000;
   await worker.close();
   await cleanup(queue);
-  return { tasks: count, seconds, perSecond: count / seconds, addSeconds: (addedAt - started) / 1000 };
+  return { tasks: total, seconds, perSecond: total / seconds, addSeconds: (addedAt - started) / 1000 };
+}
+
+/** Independent no-op jobs, added with addBulk in chunks of 1000. */
+export function bullmqIndependent(count: number, concurrency = 100) {
+  return runToCompletion('independent', count, concurrency, async (name) => {
+    const queue = new Queue(name, { connection: REDIS });
+    for (let i = 0; i < count; i += 1000) {
+      await queue.addBulk(
+        Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ name: 'noop', data: { i: i + j } })),
+      );
+    }
+    await queue.close();
+  });
 }
 
 /** Flows: `parents` × (1 parent waiting on `children` children), added with FlowProducer.addBulk. */
-export async function bullmqFanIn(parents: number, children = 4, concurrency = 100) {
-  const name = queueName('fanin');
-  const queue = new Queue(name, { connection: REDIS });
-  const flows = new FlowProducer({ connection: REDIS });
-  const total = parents * (children + 1);
-  let done = 0;
-  let resolveAll: () => void = () => {};
-  const allDone = new Promise<void>((r) => (resolveAll = r));
-  const worker = new Worker(name, async () => null, {
-    connection: REDIS,
-    concurrency,
-    removeOnComplete: { count: 0 },
+export function bullmqFanIn(parents: number, children = 4, concurrency = 100) {
+  return runToCompletion('fanin', parents * (children + 1), concurrency, async (name) => {
+    const flows = new FlowProducer({ connection: REDIS });
+    for (let i = 0; i < parents; i += 200) {
+      const batch: FlowJob[] = Array.from({ length: Math.min(200, parents - i) }, (_, j) => ({
+        name: 'parent',
+        queueName: name,
+        data: { p: i + j },
+        children: Array.from({ length: children }, (_, c) => ({
+          name: 'child',
+          queueName: name,
+          data: { c },
+        })),
+      }));
+      await flows.addBulk(batch);
+    }
+    await flows.close();
   });
-  worker.on('completed', () => {
-    if (++done === total) resolveAll();
-  });
-  const started = performance.now();
-  for (let i = 0; i < parents; i += 200) {
-    const batch: FlowJob[] = Array.from({ length: Math.min(200, parents - i) }, (_, j) => ({
-      name: 'parent',
-      queueName: name,
-      data: { p: i + j },
-      children: Array.from({ length: children }, (_, c) => ({ name: 'child', queueName: name, data: { c } })),
-    }));
-    await flows.addBulk(batch);
-  }
-  await allDone;
-  const seconds = (performance.now() - started) / 1000;
-  await worker.close();
-  await flows.close();
-  await cleanup(queue);
-  return { tasks: total, seconds, perSecond: total / seconds };
 }
 
 /** `chains` chains of `depth` levels: each job waits on the one below it (a tree of depth `depth`). */
-export async function bullmqChains(chains: number, depth: number, concurrency = 100) {
-  const name = queueName('layered');
-  const queue = new Queue(name, { connection: REDIS });
-  const flows = new FlowProducer({ connection: REDIS });
-  const total = chains * depth;
-  let done = 0;
-  let resolveAll: () => void = () => {};
-  const allDone = new Promise<void>((r) => (resolveAll = r));
-  const worker = new Worker(name, async () => null, {
-    connection: REDIS,
-    concurrency,
-    removeOnComplete: { count: 0 },
+export function bullmqChains(chains: number, depth: number, concurrency = 100) {
+  return runToCompletion('layered', chains * depth, concurrency, async (name) => {
+    const flows = new FlowProducer({ connection: REDIS });
+    const chain = (level: number): FlowJob => ({
+      name: `l${level}`,
+      queueName: name,
+      data: { level },
+      ...(level + 1 < depth ? { children: [chain(level + 1)] } : {}),
+    });
+    for (let i = 0; i < chains; i += 50) {
+      await flows.addBulk(Array.from({ length: Math.min(50, chains - i) }, () => chain(0)));
+    }
+    await flows.close();
   });
-  worker.on('completed', () => {
-    if (++done === total) resolveAll();
-  });
-  const chain = (level: number): FlowJob => ({
-    name: `l${level}`,
-    queueName: name,
-    data: { level },
-    ...(level + 1 < depth ? { children: [chain(level + 1)] } : {}),
-  });
-  const started = performance.now();
-  for (let i = 0; i < chains; i += 50) {
-    await flows.addBulk(Array.from({ length: Math.min(50, chains - i) }, () => chain(0)));
-  }
-  await allDone;
-  const seconds = (performance.now() - started) / 1000;
-  await worker.close();
-  await flows.close();
-  await cleanup(queue);
-  return { tasks: total, seconds, perSecond: total / seconds };
 }
 
 /** Jobs added at a steady rate; latency from add to the worker starting it (p50/p99 in ms). */
