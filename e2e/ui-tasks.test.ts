@@ -27,6 +27,7 @@ const api = <T>(method: string, path: string, body?: unknown) => adminApi<T>(sta
 
 interface TaskJson {
   id: string;
+  title: string;
   status: string;
   deps: string[];
 }
@@ -281,6 +282,34 @@ describe('operator UI: tasks, graph and workers', () => {
     await page.getByTestId('nav-workers').click();
     await eventually(() => count(`worker-row-${WORKER_ID}`)).toBe(1);
     await shot('workers-dark');
+  });
+
+  it('never shows a blank or undefined critical field on any page', async () => {
+    const broken = /\bundefined\b|\bNaN\b|\bnull\b|Invalid Date|\[object Object\]/;
+    const pageText = async () => (await page.locator('main').innerText()).trim();
+    const listed = await api<{ items: TaskJson[] }>('GET', '/api/tasks?limit=100');
+    const someTask = listed.body.items[0];
+    if (!someTask) throw new Error('no task to look at');
+    for (const [nav, ready] of [
+      ['nav-tasks', 'board'],
+      ['nav-graph', 'graph-canvas'],
+      ['nav-workers', `worker-row-${WORKER_ID}`],
+    ] as const) {
+      await page.getByTestId(nav).click();
+      if (nav === 'nav-tasks') await page.getByTestId('view-board').click();
+      await eventually(() => count(ready)).toBeGreaterThan(0);
+      const shown = await pageText();
+      expect(shown, `page behind ${nav}`).not.toMatch(broken);
+      expect(shown.length).toBeGreaterThan(0);
+    }
+    await page.goto(`${stack.baseUrl}/tasks/${encodeURIComponent(someTask.id)}`);
+    await eventually(() => page.getByTestId('detail-status').getAttribute('data-status')).toBe(
+      someTask.status,
+    );
+    const detail = await pageText();
+    expect(detail).not.toMatch(broken);
+    expect(detail).toContain(someTask.id);
+    expect(detail).toContain(someTask.title);
   });
 
   it('lets a viewer look but not change anything', async () => {
