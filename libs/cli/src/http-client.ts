@@ -1,6 +1,8 @@
 import {
   CanceledTask,
   CreatedTask,
+  DeadLetter,
+  type DeadLetterStatus,
   ErrorBody,
   type NewTask,
   Page,
@@ -60,6 +62,18 @@ const JsonObject = z.record(z.string(), z.unknown());
 const TaskPage = Page(TaskSummary);
 export type TaskPage = z.infer<typeof TaskPage>;
 const Workers = z.object({ items: z.array(WorkerInfo) });
+const DeadLetterPage = Page(DeadLetter);
+export type DeadLetterPage = z.infer<typeof DeadLetterPage>;
+
+/** The query of `GET /api/dead-letters`. */
+export interface DeadLetterQuery {
+  status?: DeadLetterStatus;
+  kind?: string;
+  limit?: number;
+  offset?: number;
+}
+
+const deadLetterPath = (id: string, rest: string) => `/api/dead-letters/${encodeURIComponent(id)}${rest}`;
 
 /** The query of `GET /api/tasks`. */
 export interface TaskQuery {
@@ -171,6 +185,28 @@ export class GatewayClient {
     const path = taskPath(id, `/deps/${encodeURIComponent(depId)}`);
     const { body } = await this.request('DELETE', path);
     return parseBody(Task, body, `DELETE ${path}`);
+  }
+
+  async deadLetters(query: DeadLetterQuery = {}): Promise<DeadLetterPage> {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) search.set(key, String(value));
+    }
+    const text = search.toString();
+    const { body } = await this.request('GET', `/api/dead-letters${text ? `?${text}` : ''}`);
+    return parseBody(DeadLetterPage, body, 'GET /api/dead-letters');
+  }
+
+  async retryDeadLetter(id: string, changes: { priority?: number; labels?: string[] } = {}): Promise<Task> {
+    const path = deadLetterPath(id, '/retry');
+    const { body } = await this.request('POST', path, { body: changes });
+    return parseBody(Task, body, `POST ${path}`);
+  }
+
+  async dismissDeadLetter(id: string, reason: string): Promise<DeadLetter> {
+    const path = deadLetterPath(id, '/dismiss');
+    const { body } = await this.request('POST', path, { body: { reason } });
+    return parseBody(DeadLetter, body, `POST ${path}`);
   }
 
   async workers(): Promise<WorkerInfo[]> {

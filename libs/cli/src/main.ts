@@ -1,5 +1,6 @@
 import { leadingWords, parseCommandLine } from './args.js';
 import type { Command } from './command.js';
+import { dlqCommands } from './commands/dlq.js';
 import { settingsCommands } from './commands/settings.js';
 import { statusCommand } from './commands/status.js';
 import { taskCommands } from './commands/tasks.js';
@@ -15,6 +16,7 @@ export const COMMANDS: Command[] = [
   statusCommand,
   ...settingsCommands,
   ...taskCommands,
+  ...dlqCommands,
   workersListCommand,
 ];
 

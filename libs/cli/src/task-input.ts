@@ -162,7 +162,7 @@ export function buildTaskQuery(options: Options): TaskQuery {
   return query;
 }
 
-function integerIn(raw: string, min: number, max: number, flag: string, command: string): number {
+export function integerIn(raw: string, min: number, max: number, flag: string, command: string): number {
   const value = Number(raw);
   if (!INTEGER_RE.test(raw.trim()) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;

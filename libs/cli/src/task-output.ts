@@ -1,5 +1,5 @@
 import type { TaskDetail, TaskSummary, WorkerInfo } from '@jousting/contracts';
-import type { TaskPage } from './http-client.js';
+import type { DeadLetterPage, TaskPage } from './http-client.js';
 import { formatTable } from './output.js';
 
 const MAX_TITLE = 60;
@@ -127,3 +127,32 @@ const indent = (text: string) =>
     .split('\n')
     .map((line) => `  ${line}`)
     .join('\n');
+
+/** `dlq ls`: one row per dead letter, then where the page sits in the whole list. */
+export function formatDeadLetterPage(page: DeadLetterPage, now = Date.now()): string {
+  if (page.items.length === 0) {
+    return page.total > 0
+      ? `no dead letters from offset ${page.offset} (${page.total} in all)`
+      : 'no dead letters';
+  }
+  const rows = [['ID', 'STATUS', 'KIND', 'ATTEMPTS', 'ERROR', 'AGE', 'TITLE']];
+  for (const d of page.items) {
+    rows.push([
+      d.id,
+      d.status,
+      d.kind,
+      String(d.attempts),
+      truncate(`${d.lastError.class}: ${d.lastError.message}`, MAX_TITLE),
+      formatAge(d.createdAt, now),
+      truncate(d.title, MAX_TITLE),
+    ]);
+  }
+  const lines = [formatTable(rows)];
+  if (page.offset > 0 || page.hasMore) {
+    const last = page.offset + page.items.length;
+    lines.push(
+      `${page.offset + 1}-${last} of ${page.total}${page.hasMore ? `; next page: --offset ${last}` : ''}`,
+    );
+  }
+  return lines.join('\n');
+}

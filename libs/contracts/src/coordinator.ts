@@ -6,6 +6,7 @@ import {
   Label,
   NewTask,
   Page,
+  Priority,
   Progress,
   Task,
   TaskCost,
@@ -60,6 +61,39 @@ export const WorkerInfo = z
   })
   .meta({ id: 'WorkerInfo' });
 export type WorkerInfo = z.infer<typeof WorkerInfo>;
+
+/** Dead letters kept at most; when full, dismissed ones go first, then the oldest. */
+export const MAX_DEAD_LETTERS = 10_000;
+
+export const DeadLetterStatus = z.enum(['open', 'dismissed']);
+export type DeadLetterStatus = z.infer<typeof DeadLetterStatus>;
+
+/** A task that failed for good: fatal, or out of retries. Its id is the task id. */
+export const DeadLetter = z
+  .object({
+    id: TaskId.describe('Dead-letter id: the id of the task'),
+    taskId: TaskId,
+    kind: TaskKind,
+    title: z.string(),
+    attempts: z.number().int().min(1).describe('Attempts the task had when it was dead-lettered'),
+    lastError: z.object({ class: ErrorClass, message: z.string() }),
+    status: DeadLetterStatus,
+    dismissReason: z.string().optional(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'DeadLetter' });
+export type DeadLetter = z.infer<typeof DeadLetter>;
+
+export const DeadLetterFilter = z
+  .object({
+    status: DeadLetterStatus.optional(),
+    kind: z.string().optional(),
+    limit: z.number().int().min(1).max(100).default(50),
+    offset: z.number().int().min(0).default(0),
+  })
+  .strict();
+export type DeadLetterFilter = z.input<typeof DeadLetterFilter>;
 
 /** Operator-facing commands of the coordinator (`api.coordinator.*`). */
 export const coordCommands = {
@@ -148,6 +182,34 @@ export const coordCommands = {
     z.object({}).strict(),
     z.object({ items: z.array(WorkerInfo) }),
     'Known workers.',
+  ),
+  deadLetters: command(
+    'coordinator',
+    'dead-letters',
+    DeadLetterFilter,
+    Page(DeadLetter),
+    'Dead letters matching a filter, newest first.',
+  ),
+  deadLetterRetry: command(
+    'coordinator',
+    'dead-letter-retry',
+    z
+      .object({
+        id: TaskId,
+        priority: Priority.optional(),
+        labels: z.array(Label).max(32).optional(),
+        ...actorFields,
+      })
+      .strict(),
+    Task,
+    'Give a dead-lettered task a new attempt (queued, or pending while dependencies are not complete); the dead letter is removed.',
+  ),
+  deadLetterDismiss: command(
+    'coordinator',
+    'dead-letter-dismiss',
+    z.object({ id: TaskId, reason: z.string().min(1).max(500), ...actorFields }).strict(),
+    DeadLetter,
+    'Mark a dead letter as looked at; the task stays failed.',
   ),
 } satisfies Record<string, Command>;
 
@@ -304,6 +366,31 @@ export const COORD_EVENT_DATA = {
     })
     .meta({ id: 'AllCompleteData', description: 'No task is left to run.' }),
   'coord.worker-joined': z.object({ worker: WorkerInfo }).meta({ id: 'WorkerJoinedData' }),
+  'coord.task-retrying': z
+    .object({
+      id: TaskId,
+      attempt: z.number().int().describe('The attempt that failed'),
+      errorClass: ErrorClass,
+      message: z.string(),
+      retryAt: z.iso.datetime().describe('The task is not handed out before this'),
+      retriesLeft: z.number().int().min(0),
+    })
+    .meta({ id: 'TaskRetryingData', description: 'A failed attempt will be retried after a backoff.' }),
+  'coord.dead-lettered': z
+    .object({ deadLetter: DeadLetter })
+    .meta({ id: 'DeadLetteredData', description: 'A task failed for good (fatal, or out of retries).' }),
+  'coord.dead-letter-retried': z
+    .object({ id: TaskId, actor: Actor })
+    .meta({ id: 'DeadLetterRetriedData', description: 'A dead letter was retried and removed.' }),
+  'coord.dead-letter-dismissed': z
+    .object({ id: TaskId, reason: z.string(), actor: Actor })
+    .meta({ id: 'DeadLetterDismissedData' }),
+  'coord.reconfigured': z
+    .object({
+      applied: z.object({ maxTaskRetries: z.number().int().optional() }),
+      actor: Actor,
+    })
+    .meta({ id: 'CoordReconfiguredData', description: 'The coordinator applied changed settings.' }),
   'coord.worker-left': z
     .object({ id: WorkerId, reason: z.enum(['bye', 'timeout']) })
     .meta({ id: 'WorkerLeftData' }),

@@ -1,11 +1,20 @@
 import { z } from 'zod';
 import { ApiToken, Role, TokenInfo, TokenName } from './auth.js';
 import { SettingsChangeResult } from './commands.js';
-import { CanceledTask, CreatedTask, CreatedTasks, WorkerInfo } from './coordinator.js';
+import {
+  CanceledTask,
+  CreatedTask,
+  CreatedTasks,
+  DeadLetter,
+  DeadLetterStatus,
+  WorkerInfo,
+} from './coordinator.js';
 import { SettingKey, Settings, SettingsPatch } from './settings.js';
 import {
+  Label,
   NewTask,
   Page,
+  Priority,
   Progress,
   Task,
   TaskDetail,
@@ -101,6 +110,18 @@ export const TaskIdParams = z.object({ id: TaskId });
 export const BatchBody = z.object({ tasks: z.array(NewTask).min(1).max(1000) }).strict();
 export const CancelBody = z.object({ reason: z.string().max(500).optional() }).strict();
 export const AddDepBody = z.object({ depId: TaskId }).strict();
+export const DeadLetterListQuery = z
+  .object({
+    status: DeadLetterStatus.optional(),
+    kind: z.string().max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();
+export const DeadLetterRetryBody = z
+  .object({ priority: Priority.optional(), labels: z.array(Label).max(32).optional() })
+  .strict();
+export const DismissBody = z.object({ reason: z.string().min(1).max(500) }).strict();
 
 const ok = z.object({ ok: z.literal(true) });
 const AUTH_ERRORS = [401, 403];
@@ -380,6 +401,42 @@ export const HTTP_ROUTES = [
     role: 'viewer',
     response: z.object({ items: z.array(WorkerInfo) }),
     errors: [503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'listDeadLetters',
+    method: 'get',
+    path: '/api/dead-letters',
+    summary: 'Tasks that failed for good (fatal, or out of retries), newest first',
+    tag: 'dead-letters',
+    role: 'viewer',
+    query: DeadLetterListQuery,
+    response: Page(DeadLetter),
+    errors: [400, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'retryDeadLetter',
+    method: 'post',
+    path: '/api/dead-letters/{id}/retry',
+    summary:
+      'Give a dead-lettered task a new attempt, optionally with a new priority or labels; the dead letter is removed',
+    tag: 'dead-letters',
+    role: 'operator',
+    params: TaskIdParams,
+    body: DeadLetterRetryBody,
+    response: Task,
+    errors: [400, 404, 409, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'dismissDeadLetter',
+    method: 'post',
+    path: '/api/dead-letters/{id}/dismiss',
+    summary: 'Mark a dead letter as looked at; the task stays failed',
+    tag: 'dead-letters',
+    role: 'operator',
+    params: TaskIdParams,
+    body: DismissBody,
+    response: DeadLetter,
+    errors: [400, 404, 503, ...AUTH_ERRORS],
   },
   {
     id: 'openapi',

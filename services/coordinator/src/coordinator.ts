@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type AuditWriter, type EventPublisher, type Logger, newId } from '@jousting/bus';
 import {
   type ClaimedTask,
+  type DeadLetterFilter,
   JoustingError,
   MAX_LISTED_CASCADE,
   type ParsedNewTask,
@@ -14,10 +15,12 @@ import {
 } from '@jousting/contracts';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { z } from 'zod';
+import { toDeadLetter } from './dead-letters.js';
 import { type EventRelay, InlineEventRelay, type PartForEvents, ThreadEventRelay } from './event-relay.js';
 import { type CommittedPart, GroupAssembler, JournalWriter } from './journal.js';
 import { LeaseTable } from './leases.js';
 import { graphOf, listTasks, progressOf } from './read-model.js';
+import { type BackoffOptions, DEFAULT_BACKOFF, decideRetry } from './retry-policy.js';
 import { loadSnapshot, SnapshotBuilder } from './snapshot.js';
 import type { CoordinatorStore, OutputLineAt } from './store.js';
 import { type TaskRecord, toSummary, toTask } from './task-record.js';
@@ -37,6 +40,10 @@ export interface CoordinatorOptions {
   snapshotOnStop: boolean;
   /** The journal cannot be written: stop the process (default: exit 1). */
   onFatal: (err: Error) => void;
+  /** Retries after a transient or limit failure before the task is dead-lettered (setting maxTaskRetries). */
+  maxTaskRetries: number;
+  /** The retry wait schedule (default 1 s ×4 per retry, at most 5 min, ±20 %). */
+  backoff?: BackoffOptions;
   /** Publish events from a worker thread with its own connection to these servers (else inline). */
   eventThread?: { servers: string; name: string };
 }
@@ -76,6 +83,8 @@ export class Coordinator {
   private readonly liveOutput = new Map<string, OutputLineAt[]>();
   private readonly progress = new Map<string, number>();
   private ticker: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private maxTaskRetries: number;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshotting: Promise<void> | undefined;
   private opsAtLastSnapshot = 0;
@@ -87,7 +96,13 @@ export class Coordinator {
   recovery = { snapshotSeq: 0, replayedOps: 0, republishedMessages: 0, ms: 0 };
 
   constructor(private readonly opts: CoordinatorOptions) {
-    this.table = new TaskTable({ newId: () => newId() });
+    this.maxTaskRetries = opts.maxTaskRetries;
+    const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.table = new TaskTable({
+      newId: () => newId(),
+      decideFailure: (_task, error, failures) =>
+        decideRetry(error.class, failures, this.maxTaskRetries, backoff),
+    });
     this.leases = new LeaseTable(opts.leaseMs);
     this.heartbeatMs = Math.max(1, Math.round(opts.leaseMs / 3));
     this.workers = new WorkerRegistry(3 * this.heartbeatMs);
@@ -103,6 +118,7 @@ export class Coordinator {
       await this.relay.close().catch(() => undefined);
       throw err;
     }
+    this.armRetryTimer();
     const tickMs = Math.min(1000, Math.max(10, Math.round(this.opts.leaseMs / 10)));
     this.ticker = setInterval(() => this.tick(), tickMs);
     this.snapshotTimer = setInterval(() => {
@@ -184,6 +200,7 @@ export class Coordinator {
     this.stopped = true;
     clearInterval(this.ticker);
     clearInterval(this.snapshotTimer);
+    clearTimeout(this.retryTimer);
     for (const waiter of this.waiters.splice(0)) {
       clearTimeout(waiter.timer);
       waiter.resolve({ tasks: [] });
@@ -260,7 +277,7 @@ export class Coordinator {
 
   async retry(id: string, actor: string, traceId: string) {
     const from = this.table.get(id)?.status;
-    const { task, change } = this.table.retry(id);
+    const { task, change } = this.table.retry(id, actor);
     await this.commit(change);
     await this.record(actor, 'retried', id, {
       before: { status: from },
@@ -268,6 +285,57 @@ export class Coordinator {
       traceId,
     });
     return toTask(task);
+  }
+
+  // ------------------------------------------------------------------ failures and dead letters
+
+  /** The current retry limit. */
+  get retryLimit(): number {
+    return this.maxTaskRetries;
+  }
+
+  /** Applies a changed maxTaskRetries at once (next failures use it); announces it when it changed. */
+  reconfigure(settings: { maxTaskRetries?: number }, actor: string): void {
+    const next = settings.maxTaskRetries;
+    if (next === undefined || next === this.maxTaskRetries) return;
+    this.maxTaskRetries = next;
+    this.opts.logger.info({ maxTaskRetries: next, actor }, 'coordinator reconfigured');
+    this.emitSafely(() =>
+      this.opts.events.emit('coord.reconfigured', { applied: { maxTaskRetries: next }, actor }),
+    );
+  }
+
+  deadLetters(filter: DeadLetterFilter & { limit: number; offset: number }) {
+    return this.table.deadLetters.list(filter);
+  }
+
+  async retryDeadLetter(
+    id: string,
+    patch: { priority?: number; labels?: string[] },
+    actor: string,
+    traceId: string,
+  ) {
+    const before = this.table.deadLetters.get(id);
+    const { task, change } = this.table.retryDeadLetter(id, patch, actor);
+    await this.commit(change);
+    await this.record(actor, 'dead-letter-retried', id, {
+      before: before ? { status: before.status, attempts: before.attempts } : undefined,
+      after: { status: task.status, priority: task.priority, labels: [...task.labels] },
+      traceId,
+    });
+    return toTask(task);
+  }
+
+  async dismissDeadLetter(id: string, reason: string, actor: string, traceId: string) {
+    const before = this.table.deadLetters.get(id)?.status;
+    const change = this.table.dismissDeadLetter(id, reason, actor);
+    await this.commit(change);
+    await this.record(actor, 'dead-letter-dismissed', id, {
+      before: { status: before },
+      after: { status: 'dismissed', reason },
+      traceId,
+    });
+    return toDeadLetter(this.table.deadLetters.get(id)!);
   }
 
   async addDep(id: string, depId: string, actor: string, traceId: string) {
@@ -462,11 +530,28 @@ export class Coordinator {
           wake = true;
         }
         if (op.to === 'queued') wake = true;
+      } else if (op.o === 'wait') {
+        this.armRetryTimer();
       } else if ((op.o === 'new' && op.status === 'queued') || op.o === 'edit') {
         wake = true;
       }
     }
     if (wake && this.waiters.length > 0) this.scheduleDispatch();
+  }
+
+  /** Wakes up when the earliest waiting retry is due, to put it in the ready queue. */
+  private armRetryTimer(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const due = this.table.nextDue();
+    if (due === undefined || this.stopped) return;
+    this.retryTimer = setTimeout(() => this.releaseDueRetries(), Math.max(0, due - Date.now()));
+  }
+
+  private releaseDueRetries(): void {
+    if (this.stopped) return;
+    if (this.table.releaseDue(Date.now()) > 0 && this.waiters.length > 0) this.scheduleDispatch();
+    this.armRetryTimer();
   }
 
   private sendAborts(change: Change): void {

@@ -89,6 +89,53 @@ export function eventFromOp(op: Op): DerivedEvent | undefined {
         time,
         data: { total: op.total, complete: op.complete, failed: op.failed, canceled: op.canceled },
       };
+    case 'wait':
+      return {
+        type: 'coord.task-retrying',
+        subject: op.id,
+        time,
+        data: {
+          id: op.id,
+          attempt: op.a,
+          errorClass: op.err.class,
+          message: op.err.message,
+          retryAt: new Date(op.until).toISOString(),
+          retriesLeft: op.left,
+        },
+      };
+    case 'dl':
+      return {
+        type: 'coord.dead-lettered',
+        subject: op.id,
+        time,
+        data: {
+          deadLetter: {
+            id: op.id,
+            taskId: op.id,
+            kind: op.kind,
+            title: op.title,
+            attempts: op.attempts,
+            lastError: { ...op.err },
+            status: 'open',
+            createdAt: time,
+            updatedAt: time,
+          },
+        },
+      };
+    case 'dl~':
+      return {
+        type: 'coord.dead-letter-dismissed',
+        subject: op.id,
+        time,
+        data: { id: op.id, reason: op.reason, actor: op.actor },
+      };
+    case 'dl-':
+      return {
+        type: 'coord.dead-letter-retried',
+        subject: op.id,
+        time,
+        data: { id: op.id, actor: op.actor },
+      };
     case 'idem':
       return undefined;
   }

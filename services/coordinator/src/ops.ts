@@ -7,7 +7,18 @@ import type { z } from 'zod';
  * acknowledged. Keys are short because the journal carries tens of thousands per second.
  * Each op yields at most one event (see events-from-ops.ts).
  */
-export type Op = NewTaskOp | StatusOp | EditOp | ReasonOp | DepOp | IdempotencyOp | AllCompleteOp;
+export type Op =
+  | NewTaskOp
+  | StatusOp
+  | EditOp
+  | ReasonOp
+  | DepOp
+  | IdempotencyOp
+  | AllCompleteOp
+  | RetryWaitOp
+  | DeadLetterOp
+  | DeadLetterDismissOp
+  | DeadLetterRemoveOp;
 
 /** A task was created. */
 export interface NewTaskOp {
@@ -97,4 +108,44 @@ export interface AllCompleteOp {
   complete: number;
   failed: number;
   canceled: number;
+}
+
+/** A failed attempt will be retried: the queued task is not handed out before `until`. */
+export interface RetryWaitOp {
+  o: 'wait';
+  at: number;
+  id: string;
+  /** The attempt that failed. */
+  a: number;
+  until: number;
+  err: { class: ErrorClass; message: string };
+  left: number;
+}
+
+/** A task failed for good: its dead letter is recorded (replacing an older one of the task). */
+export interface DeadLetterOp {
+  o: 'dl';
+  at: number;
+  id: string;
+  kind: string;
+  title: string;
+  attempts: number;
+  err: { class: ErrorClass; message: string };
+}
+
+/** An operator dismissed a dead letter. */
+export interface DeadLetterDismissOp {
+  o: 'dl~';
+  at: number;
+  id: string;
+  reason: string;
+  actor: string;
+}
+
+/** The task of a dead letter was retried: the dead letter is removed. */
+export interface DeadLetterRemoveOp {
+  o: 'dl-';
+  at: number;
+  id: string;
+  actor: string;
 }

@@ -1,7 +1,23 @@
-import { endpoint, type HandlerContext, type ServiceDefinition } from '@jousting/bus';
-import { coordCommands, WORKER_TOKEN_HEADER, workerCommands } from '@jousting/contracts';
+import {
+  callCommand,
+  endpoint,
+  type HandlerContext,
+  type Logger,
+  type NatsConnection,
+  type ServiceDefinition,
+  subscribeEvents,
+} from '@jousting/bus';
+import {
+  coordCommands,
+  DEFAULT_SETTINGS,
+  EVENT_DATA,
+  settingsCommands,
+  WORKER_TOKEN_HEADER,
+  workerCommands,
+} from '@jousting/contracts';
 import { z } from 'zod';
 import { Coordinator } from './coordinator.js';
+import { DEFAULT_BACKOFF } from './retry-policy.js';
 import { CoordinatorStore } from './store.js';
 import { loadWorkerToken, workerTokenCheck } from './worker-token.js';
 
@@ -18,6 +34,10 @@ export const CoordinatorConfig = z.object({
   COORD_SNAPSHOT_ON_STOP: z.enum(['true', 'false']).default('true'),
   /** Publish events from a worker thread (default) or on the main thread. */
   COORD_EVENT_THREAD: z.enum(['true', 'false']).default('true'),
+  /** Wait before the first retry of a failed task; each further retry waits 4× longer. */
+  COORD_RETRY_BASE_MS: z.coerce.number().int().min(1).default(DEFAULT_BACKOFF.baseMs),
+  /** Longest wait between retries (before ±20 % jitter). */
+  COORD_RETRY_MAX_MS: z.coerce.number().int().min(1).default(DEFAULT_BACKOFF.maxMs),
 });
 
 export interface CoordinatorServiceOptions {
@@ -46,7 +66,30 @@ export function createCoordinatorService(
           logger,
         }),
       );
+      // Settings changes apply without a restart. Subscribed before the settings are read, so a
+      // change in between is not lost; one made while we are down is read at the next start.
+      let changed: { maxTaskRetries: number; actor: string } | undefined;
+      let running: Coordinator | undefined;
+      const settingsChanged = subscribeEvents(
+        ctx.nc,
+        'settings.changed',
+        (event) => {
+          const data = EVENT_DATA['settings.changed'].safeParse(event.data);
+          if (!data.success) return;
+          const { settings, actor } = data.data;
+          if (running) running.reconfigure(settings, actor);
+          else changed = { maxTaskRetries: settings.maxTaskRetries, actor };
+        },
+        logger,
+      );
+      const maxTaskRetries = await readMaxTaskRetries(ctx.nc, logger);
       const coordinator = new Coordinator({
+        maxTaskRetries,
+        backoff: {
+          ...DEFAULT_BACKOFF,
+          baseMs: config.COORD_RETRY_BASE_MS,
+          maxMs: config.COORD_RETRY_MAX_MS,
+        },
         store,
         nc: ctx.nc,
         events: ctx.events,
@@ -67,7 +110,14 @@ export function createCoordinatorService(
             process.exit(1);
           }),
       });
-      await coordinator.start();
+      try {
+        await coordinator.start();
+      } catch (err) {
+        settingsChanged.unsubscribe();
+        throw err;
+      }
+      running = coordinator;
+      if (changed) coordinator.reconfigure({ maxTaskRetries: changed.maxTaskRetries }, changed.actor);
       opts.onStarted?.(coordinator);
       const worker = (ctx: HandlerContext) => checkToken(ctx.header(WORKER_TOKEN_HEADER));
       const c = coordinator;
@@ -117,6 +167,21 @@ export function createCoordinatorService(
           endpoint(coordCommands.graph, async () => c.graph()),
           endpoint(coordCommands.progress, async () => c.progressReport()),
           endpoint(coordCommands.workers, async () => ({ items: c.workerList() })),
+          endpoint(coordCommands.deadLetters, async (req) => c.deadLetters(req)),
+          endpoint(coordCommands.deadLetterRetry, (req, ctx) =>
+            c.retryDeadLetter(
+              req.id,
+              {
+                ...(req.priority === undefined ? {} : { priority: req.priority }),
+                ...(req.labels === undefined ? {} : { labels: req.labels }),
+              },
+              req.actor,
+              req.traceId ?? ctx.traceId,
+            ),
+          ),
+          endpoint(coordCommands.deadLetterDismiss, (req, ctx) =>
+            c.dismissDeadLetter(req.id, req.reason, req.actor, req.traceId ?? ctx.traceId),
+          ),
 
           endpoint(workerCommands.hello, async (req, ctx) => {
             worker(ctx);
@@ -144,10 +209,27 @@ export function createCoordinatorService(
           }),
         ],
         status: () => 'ok',
-        stop: () => coordinator.stop(),
+        stop: async () => {
+          settingsChanged.unsubscribe();
+          await coordinator.stop();
+        },
       };
     },
   };
 }
 
 export const coordinatorService = createCoordinatorService();
+
+/** maxTaskRetries from the settings service; its default when the service does not answer. */
+async function readMaxTaskRetries(nc: NatsConnection, logger: Logger): Promise<number> {
+  try {
+    const { settings } = await callCommand(nc, settingsCommands.get, {}, { timeoutMs: 2000 });
+    return settings.maxTaskRetries;
+  } catch (err) {
+    logger.warn(
+      { err, maxTaskRetries: DEFAULT_SETTINGS.maxTaskRetries },
+      'settings service did not answer; using the default retry limit until settings change',
+    );
+    return DEFAULT_SETTINGS.maxTaskRetries;
+  }
+}

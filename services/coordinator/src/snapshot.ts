@@ -1,4 +1,5 @@
 import type { TaskCost, TaskStatus } from '@jousting/contracts';
+import type { DeadLetterRecord } from './dead-letters.js';
 import type { IdempotencyEntry } from './idempotency.js';
 import { AttemptRecord, type TaskError, TaskRecord } from './task-record.js';
 import type { TaskTable } from './task-table.js';
@@ -14,6 +15,8 @@ export interface SnapshotHeader {
   count: number;
   armed: boolean;
   idem: Array<[string, string[], number]>;
+  /** Dead letters, oldest first (absent in snapshots written before they existed). */
+  dl?: DeadLetterRecord[];
 }
 
 type EncodedAttempt = [
@@ -46,6 +49,8 @@ type EncodedTask = [
   updatedAt: number,
   traceId: string,
   source: string,
+  notBefore?: number,
+  failures?: number,
 ];
 
 /** One task as one JSON line: an array, which is smaller and faster to write and read than an object. */
@@ -82,6 +87,8 @@ export function encodeTask(t: TaskRecord): string {
     t.traceId,
     t.source,
   ];
+  // Trailing fields only when set: older snapshots without them load the same way.
+  if (t.notBefore || t.failures) row.push(t.notBefore, t.failures);
   return JSON.stringify(row);
 }
 
@@ -110,6 +117,8 @@ export function decodeTask(order: number, line: string): TaskRecord {
   t.error = r[13] === 0 ? undefined : r[13];
   t.cost = r[14] === 0 ? undefined : r[14];
   t.updatedAt = r[16];
+  t.notBefore = r[19] ?? 0;
+  t.failures = r[20] ?? 0;
   return t;
 }
 
@@ -156,6 +165,7 @@ export class SnapshotBuilder {
       count: this.limit,
       armed: table.armed,
       idem: table.idempotency.live(now).map(([key, e]: [string, IdempotencyEntry]) => [key, e.ids, e.at]),
+      dl: table.deadLetters.all().map((d) => ({ ...d, lastError: { ...d.lastError } })),
     };
     if (table.beforeChange) throw new Error('a snapshot is already being taken');
     table.beforeChange = (task) => this.capture(task);
@@ -266,6 +276,7 @@ export function loadSnapshot(table: TaskTable, text: string): SnapshotHeader {
   if (order !== header.count) throw new Error(`snapshot holds ${order} tasks, header says ${header.count}`);
   table.linkAll();
   for (const [key, ids, at] of header.idem) table.idempotency.remember(key, ids, at);
+  for (const record of header.dl ?? []) table.deadLetters.put(record);
   table.armed = header.armed;
   return header;
 }

@@ -45,6 +45,10 @@ export class TaskRecord {
   /** Slot in the ready queue (-1 when not queued) and the bucket holding it. */
   readyIndex = -1;
   readyBucket: unknown = undefined;
+  /** A retry waits in `queued` until this epoch ms (0 = not waiting). */
+  notBefore = 0;
+  /** Failed attempts since creation or the last operator retry (drives the retry limit). */
+  failures = 0;
   /** Snapshot epoch in which this task was last serialized (copy-on-write snapshots). */
   snapMark = 0;
 

@@ -12,9 +12,11 @@ import {
   TaskStatus as TaskStatusEnum,
 } from '@jousting/contracts';
 import { cycleIfAdded, dependencyOrder, findCycle, formatCycle, reachable } from './dag.js';
+import { DeadLetterStore } from './dead-letters.js';
 import { IdempotencyMap } from './idempotency.js';
 import type { EditOp, NewTaskOp, Op, StatusOp } from './ops.js';
 import { ReadyQueue, type WorkerMatch } from './ready-queue.js';
+import type { FailureDecision } from './retry-policy.js';
 import {
   AttemptRecord,
   EMPTY_LIST,
@@ -40,15 +42,17 @@ export interface Change {
 }
 
 /**
- * Where a failure is applied: 'fail' makes the task failed; 'retry' puts it back in the queue
- * (issue 4 plugs a retry policy with backoff in here).
+ * What a failed attempt leads to: a retry after `waitMs` (the task waits in `queued`), or the
+ * task becomes failed and is dead-lettered. `failures` counts this failure too.
  */
-export type FailurePolicy = (task: TaskRecord, error: TaskError) => 'fail' | 'retry';
+export type FailurePolicy = (task: TaskRecord, error: TaskError, failures: number) => FailureDecision;
 
 export interface TaskTableOptions {
   now?: () => number;
   newId?: () => string;
   decideFailure?: FailurePolicy;
+  /** Dead letters kept at most (default MAX_DEAD_LETTERS). */
+  deadLetterCapacity?: number;
 }
 
 export interface CreateOptions {
@@ -81,6 +85,9 @@ export class TaskTable {
   readonly ordered: TaskRecord[] = [];
   readonly ready = new ReadyQueue<TaskRecord>();
   readonly idempotency = new IdempotencyMap();
+  /** Queued tasks waiting for their retry time (not in `ready` until then). */
+  readonly waiting = new Set<TaskRecord>();
+  readonly deadLetters: DeadLetterStore;
   readonly counts = Object.fromEntries(TaskStatusEnum.options.map((s) => [s, 0])) as Record<
     TaskStatus,
     number
@@ -98,7 +105,8 @@ export class TaskTable {
   constructor(opts: TaskTableOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.newId = opts.newId ?? (() => `t${this.ordered.length}`);
-    this.decideFailure = opts.decideFailure ?? (() => 'fail');
+    this.decideFailure = opts.decideFailure ?? (() => ({ retry: false }));
+    this.deadLetters = new DeadLetterStore(opts.deadLetterCapacity);
   }
 
   get size(): number {
@@ -262,7 +270,7 @@ export class TaskTable {
     return { task, cascaded, change };
   }
 
-  retry(id: string): { task: TaskRecord; change: Change } {
+  retry(id: string, actor = 'operator'): { task: TaskRecord; change: Change } {
     const task = this.mustGet(id);
     if (task.status !== 'failed' && task.status !== 'canceled') {
       throw new JoustingError(
@@ -289,6 +297,7 @@ export class TaskTable {
     const reason = this.pendingReason(task);
     if (to === 'pending' && reason !== undefined) op.reason = reason;
     this.emit(change, op);
+    if (this.deadLetters.get(id)) this.emit(change, { o: 'dl-', at: this.now(), id, actor });
     if (wasFailed) {
       for (const dependentId of task.dependents) {
         const dependent = this.mustGet(dependentId);
@@ -296,6 +305,54 @@ export class TaskTable {
       }
     }
     return { task, change };
+  }
+
+  /** A new attempt for a dead-lettered task, with a new priority or labels if given. */
+  retryDeadLetter(
+    id: string,
+    patch: { priority?: number; labels?: string[] },
+    actor: string,
+  ): { task: TaskRecord; change: Change } {
+    this.mustGetDeadLetter(id);
+    const task = this.mustGet(id);
+    if (task.status !== 'failed') {
+      throw new JoustingError('conflict', `task ${id} is ${task.status}; only a failed task can be retried`, {
+        id,
+        from: task.status,
+        to: 'queued',
+      });
+    }
+    const { change } = this.retry(id, actor);
+    const edit = this.update(id, patch);
+    change.ops.push(...edit.change.ops);
+    change.aborts.push(...edit.change.aborts);
+    return { task, change };
+  }
+
+  dismissDeadLetter(id: string, reason: string, actor: string): Change {
+    this.mustGetDeadLetter(id);
+    const change = emptyChange();
+    this.emit(change, { o: 'dl~', at: this.now(), id, reason, actor });
+    return change;
+  }
+
+  /** Moves waiting retries whose time has come into the ready queue; returns how many. */
+  releaseDue(now: number): number {
+    let released = 0;
+    for (const task of this.waiting) {
+      if (task.notBefore > now) continue;
+      this.waiting.delete(task);
+      this.ready.add(task);
+      released++;
+    }
+    return released;
+  }
+
+  /** The earliest retry time of a waiting task, if any. */
+  nextDue(): number | undefined {
+    let next: number | undefined;
+    for (const task of this.waiting) if (next === undefined || task.notBefore < next) next = task.notBefore;
+    return next;
   }
 
   addDep(id: string, depId: string): { task: TaskRecord; change: Change } {
@@ -459,22 +516,42 @@ export class TaskTable {
     const task = this.liveAttempt(workerId, taskId, attempt);
     const change = emptyChange();
     const err = { class: errorClass, message };
-    const decision = this.decideFailure(task, err);
+    const decision = this.decideFailure(task, err, task.failures + 1);
+    const at = this.now();
     const op: StatusOp = {
       o: 'st',
-      at: this.now(),
+      at,
       id: taskId,
       from: task.status,
-      to: decision === 'retry' ? 'queued' : 'failed',
+      to: decision.retry ? 'queued' : 'failed',
       w: workerId,
       a: attempt,
       out: 'failed',
       err,
     };
-    if (decision === 'retry') op.reason = `retrying after: ${message}`;
+    if (decision.retry) op.reason = `retrying after: ${message}`;
     if (cost) op.cost = cost;
     this.emit(change, op);
-    if (decision === 'fail') {
+    if (decision.retry) {
+      this.emit(change, {
+        o: 'wait',
+        at,
+        id: taskId,
+        a: attempt,
+        until: at + decision.waitMs,
+        err,
+        left: decision.retriesLeft,
+      });
+    } else {
+      this.emit(change, {
+        o: 'dl',
+        at,
+        id: taskId,
+        kind: task.kind,
+        title: task.title,
+        attempts: task.attempts?.length ?? attempt,
+        err,
+      });
       for (const dependentId of task.dependents) {
         const dependent = this.mustGet(dependentId);
         if (dependent.status === 'pending' && dependent.statusReason === undefined) {
@@ -585,6 +662,40 @@ export class TaskTable {
       case 'all':
         this.armed = false;
         return;
+      case 'wait': {
+        const task = this.mustGet(op.id);
+        if (task.status !== 'queued') throw new Error(`retry wait for ${op.id}, which is ${task.status}`);
+        this.beforeChange?.(task);
+        task.notBefore = op.until;
+        this.holdIfEarly(task);
+        return;
+      }
+      case 'dl':
+        this.deadLetters.put({
+          id: op.id,
+          kind: op.kind,
+          title: op.title,
+          attempts: op.attempts,
+          lastError: { ...op.err },
+          status: 'open',
+          createdAt: op.at,
+          updatedAt: op.at,
+        });
+        return;
+      case 'dl~':
+        this.deadLetters.dismiss(op.id, op.reason, op.at);
+        return;
+      case 'dl-':
+        this.deadLetters.remove(op.id);
+        return;
+    }
+  }
+
+  /** A queued task whose retry time has not come waits outside the ready queue. */
+  private holdIfEarly(task: TaskRecord): void {
+    if (task.notBefore > this.now()) {
+      this.ready.remove(task);
+      this.waiting.add(task);
     }
   }
 
@@ -608,7 +719,10 @@ export class TaskTable {
       }
     }
     for (const task of this.ordered) {
-      if (task.status === 'queued') this.ready.add(task);
+      if (task.status === 'queued') {
+        this.ready.add(task);
+        this.holdIfEarly(task);
+      }
       if (LIVE.has(task.status) && task.workerId !== undefined) this.indexWorker(task, task.workerId);
     }
   }
@@ -664,6 +778,10 @@ export class TaskTable {
     this.beforeChange?.(task);
     const from = task.status;
     if (from === 'queued') this.ready.remove(task);
+    if (task.notBefore) {
+      this.waiting.delete(task);
+      task.notBefore = 0;
+    }
     if (op.to === 'assigned') {
       const attempt = new AttemptRecord(op.a ?? (task.attempts?.length ?? 0) + 1, op.w ?? '', op.at);
       if (task.attempts) task.attempts.push(attempt);
@@ -678,6 +796,7 @@ export class TaskTable {
       const attempt = task.currentAttempt!;
       attempt.endedAt = op.at;
       attempt.outcome = op.out ?? defaultOutcome(op.to);
+      if (attempt.outcome === 'failed') task.failures++;
       if (op.err) attempt.error = op.err;
       if (op.cost) attempt.cost = op.cost;
       this.unindexWorker(task);
@@ -686,6 +805,7 @@ export class TaskTable {
     if (op.cost) task.cost = addCost(task.cost, op.cost);
     if (op.err) task.error = op.err;
     if (op.retry) {
+      task.failures = 0;
       task.error = undefined;
       task.resultJson = undefined;
     }
@@ -795,6 +915,12 @@ export class TaskTable {
     const set = this.byWorker.get(task.workerId);
     set?.delete(task);
     if (set?.size === 0) this.byWorker.delete(task.workerId);
+  }
+
+  private mustGetDeadLetter(id: string) {
+    const record = this.deadLetters.get(id);
+    if (!record) throw new JoustingError('not_found', `dead letter ${id} not found`, { id });
+    return record;
   }
 
   mustGet(id: string): TaskRecord {

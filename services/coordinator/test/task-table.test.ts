@@ -262,7 +262,7 @@ describe('status transitions', () => {
     const retrying = new TaskTable({
       now: () => clock++,
       newId: () => `r${n++}`,
-      decideFailure: () => 'retry',
+      decideFailure: () => ({ retry: true, waitMs: 0, retriesLeft: 1 }),
     });
     retrying.create([parse({ id: 'a', title: 'A' })], { traceId: 't', actor: 'x', field: () => 'task' });
     retrying.claim(w1, 1);
@@ -587,7 +587,10 @@ describe('journal replay and snapshots', () => {
       // Same fields in the same order: emitting it unchecked puts the same bytes on the wire.
       expect(JSON.stringify(derived.data)).toBe(JSON.stringify(parsed));
     }
+    // The failed b is dead-lettered, and its retry removes the dead letter.
     expect([...types].sort()).toEqual([
+      'coord.dead-letter-retried',
+      'coord.dead-lettered',
       'coord.dep-added',
       'coord.dep-removed',
       'coord.task-created',
@@ -622,4 +625,107 @@ it('keeps the status counters equal to the tasks', () => {
   const counted: Partial<Record<TaskStatus, number>> = {};
   for (const t of table.ordered) counted[t.status] = (counted[t.status] ?? 0) + 1;
   for (const [s, n] of Object.entries(table.counts)) expect(n).toBe(counted[s as TaskStatus] ?? 0);
+});
+
+describe('retry waits and dead letters', () => {
+  const retryIn = (waitMs: number) => () => ({ retry: true as const, waitMs, retriesLeft: 1 });
+  const failWith = (t: TaskTable, id: string, errorClass: 'transient' | 'fatal' = 'transient') =>
+    t.failed('w1', id, t.get(id)!.currentAttempt!.number, errorClass, 'flaky');
+  const ops: Op[] = [];
+  const tableWith = (decideFailure: ConstructorParameters<typeof TaskTable>[0]) => {
+    ops.length = 0;
+    const t = new TaskTable({ now: () => clock, ...decideFailure });
+    const record = (c: Change) => ops.push(...c.ops);
+    return { t, record };
+  };
+
+  it('a retry waits in queued outside the ready queue until its time, then is handed out', () => {
+    const { t, record } = tableWith({ decideFailure: retryIn(1000) });
+    record(
+      t.create([parse({ id: 'a', title: 'A' })], { traceId: 't', actor: 'x', field: () => 'task' }).change,
+    );
+    record(t.claim(w1, 1).change);
+    const change = failWith(t, 'a');
+    record(change);
+    expect(change.ops.map((o) => o.o)).toEqual(['st', 'wait']);
+    expect(eventFromOp(change.ops[1]!)).toMatchObject({
+      type: 'coord.task-retrying',
+      data: {
+        id: 'a',
+        attempt: 1,
+        errorClass: 'transient',
+        retriesLeft: 1,
+        retryAt: new Date(clock + 1000).toISOString(),
+      },
+    });
+    expect(t.get('a')!.status).toBe('queued');
+    expect(t.claim(w1, 1).tasks).toEqual([]);
+    expect(t.releaseDue(clock + 999)).toBe(0);
+    expect(t.nextDue()).toBe(clock + 1000);
+    // Replay and snapshot keep the wait.
+    const replayed = new TaskTable({ now: () => clock });
+    for (const op of JSON.parse(JSON.stringify(ops)) as Op[]) replayed.apply(op);
+    expect(replayed.nextDue()).toBe(clock + 1000);
+    const restored = new TaskTable({ now: () => clock });
+    loadSnapshot(restored, new SnapshotBuilder(t, clock).finish(1));
+    expect(restored.nextDue()).toBe(clock + 1000);
+    expect(restored.get('a')!.failures).toBe(1);
+    expect(restored.claim(w1, 1).tasks).toEqual([]);
+
+    expect(t.releaseDue(clock + 1000)).toBe(1);
+    expect(t.claim(w1, 1).tasks.map((x) => [x.id, x.currentAttempt!.number])).toEqual([['a', 2]]);
+  });
+
+  it('a task that fails for good is dead-lettered; an operator retry removes it and resets the count', () => {
+    const { t } = tableWith({});
+    t.create([parse({ id: 'a', title: 'A' })], { traceId: 't', actor: 'x', field: () => 'task' });
+    t.claim(w1, 1);
+    const change = failWith(t, 'a', 'fatal');
+    expect(change.ops.map((o) => o.o)).toEqual(['st', 'dl', 'all']);
+    expect(t.deadLetters.get('a')).toMatchObject({
+      attempts: 1,
+      status: 'open',
+      lastError: { class: 'fatal' },
+    });
+    expect(t.get('a')!.failures).toBe(1);
+    const dismissed = t.dismissDeadLetter('a', 'looked at it', 'op');
+    expect(eventFromOp(dismissed.ops[0]!)).toMatchObject({
+      type: 'coord.dead-letter-dismissed',
+      data: { id: 'a', reason: 'looked at it', actor: 'op' },
+    });
+    const retried = t.retryDeadLetter('a', { priority: 7, labels: ['gpu'] }, 'op');
+    expect(retried.change.ops.map((o) => o.o)).toEqual(['st', 'dl-', 'edit']);
+    expect(t.get('a')).toMatchObject({ status: 'queued', priority: 7, labels: ['gpu'], failures: 0 });
+    expect(t.deadLetters.get('a')).toBeUndefined();
+    expect(refusal(() => t.retryDeadLetter('a', {}, 'op')).code).toBe('not_found');
+    expect(refusal(() => t.dismissDeadLetter('nope', 'x', 'op')).code).toBe('not_found');
+  });
+
+  it('retry and dead-letter events match their schemas exactly', () => {
+    const { t, record } = tableWith({ decideFailure: retryIn(10) });
+    record(
+      t.create([parse({ id: 'a', title: 'A' })], { traceId: 't', actor: 'x', field: () => 'task' }).change,
+    );
+    record(t.claim(w1, 1).change);
+    record(failWith(t, 'a'));
+    record(t.cancel('a', 'enough').change);
+    // A canceled retry no longer waits.
+    expect(t.waiting.size).toBe(0);
+    expect(t.nextDue()).toBeUndefined();
+    const all = [...ops];
+    const fatal = tableWith({});
+    fatal.t.create([parse({ id: 'b', title: 'B' })], { traceId: 't', actor: 'x', field: () => 'task' });
+    fatal.t.claim(w1, 1);
+    all.push(...failWith(fatal.t, 'b', 'fatal').ops, ...fatal.t.dismissDeadLetter('b', 'seen', 'op').ops);
+    const types: string[] = [];
+    for (const op of JSON.parse(JSON.stringify(all)) as Op[]) {
+      const derived = eventFromOp(op);
+      if (!derived) continue;
+      types.push(derived.type);
+      expect(JSON.stringify(derived.data)).toBe(JSON.stringify(EVENT_DATA[derived.type].parse(derived.data)));
+    }
+    expect(types).toContain('coord.task-retrying');
+    expect(types).toContain('coord.dead-lettered');
+    expect(types).toContain('coord.dead-letter-dismissed');
+  });
 });

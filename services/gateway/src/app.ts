@@ -4,6 +4,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { type Auth, actorOf, sessionOf } from './auth.js';
 import { mountCatalogRoutes, type RouteHandlers } from './catalog-routes.js';
+import { deadLetterRouteHandlers } from './dead-letter-routes.js';
 import { renderDocsPage } from './docs-page.js';
 import { errorResponse, notFoundResponse, withPlainFieldNames } from './errors.js';
 import type { GatewayEnv } from './http-env.js';
@@ -119,6 +120,7 @@ function routeHandlers(deps: GatewayDeps): RouteHandlers {
       ),
 
     ...taskRouteHandlers(nc, call),
+    ...deadLetterRouteHandlers(nc, call),
 
     events: ({ c, query }) => deps.sse.respond(c, query),
 

@@ -1,6 +1,7 @@
 import { endpoint, type HandlerContext, serveCommands } from '@jousting/bus';
 import {
   coordCommands,
+  type DeadLetter,
   FINAL_STATUSES,
   healthCommand,
   JoustingError,
@@ -32,6 +33,8 @@ export async function startCoordinatorResponder(nc: NatsConnection, opts: { work
   const tasks = new Map<string, Task>();
   const keys = new Map<string, string[]>();
   const calls: CoordinatorCall[] = [];
+  /** Dead letters by task id, oldest first. */
+  const deadLetters = new Map<string, DeadLetter>();
   let clock = Date.parse('2026-01-01T00:00:00Z');
   let counter = 0;
   const now = () => {
@@ -284,6 +287,48 @@ export async function startCoordinatorResponder(nc: NatsConnection, opts: { work
         record('workers')(req, ctx);
         return { items: opts.workers ?? [] };
       }),
+      endpoint(coordCommands.deadLetters, async (req, ctx) => {
+        record('dead-letters')(req, ctx);
+        const matching = [...deadLetters.values()]
+          .filter((d) => !req.status || d.status === req.status)
+          .filter((d) => !req.kind || d.kind === req.kind)
+          .reverse();
+        const items = matching.slice(req.offset, req.offset + req.limit);
+        return {
+          items,
+          total: matching.length,
+          limit: req.limit,
+          offset: req.offset,
+          hasMore: req.offset + items.length < matching.length,
+        };
+      }),
+      endpoint(coordCommands.deadLetterRetry, async (req, ctx) => {
+        record('dead-letter-retry')(req, ctx);
+        if (!deadLetters.has(req.id)) throw new JoustingError('not_found', `dead letter ${req.id} not found`);
+        const task = mustGet(req.id);
+        if (task.status !== 'failed') {
+          throw new JoustingError(
+            'conflict',
+            `task ${task.id} is ${task.status}; only a failed task can be retried`,
+          );
+        }
+        deadLetters.delete(req.id);
+        Object.assign(task, {
+          status: readyStatus(task.deps),
+          statusReason: undefined,
+          updatedAt: now(),
+          ...(req.priority === undefined ? {} : { priority: req.priority }),
+          ...(req.labels === undefined ? {} : { labels: req.labels }),
+        });
+        return task;
+      }),
+      endpoint(coordCommands.deadLetterDismiss, async (req, ctx) => {
+        record('dead-letter-dismiss')(req, ctx);
+        const letter = deadLetters.get(req.id);
+        if (!letter) throw new JoustingError('not_found', `dead letter ${req.id} not found`);
+        Object.assign(letter, { status: 'dismissed', dismissReason: req.reason, updatedAt: now() });
+        return letter;
+      }),
       endpoint(healthCommand('coordinator'), async () => ({
         service: 'coordinator',
         instance: 'coordinator-test',
@@ -302,6 +347,25 @@ export async function startCoordinatorResponder(nc: NatsConnection, opts: { work
     setStatus(id: string, status: TaskStatus) {
       mustGet(id).status = status;
     },
+    /** Fails a task for good, as the real coordinator does after a fatal error or its last retry. */
+    deadLetter(id: string, attempts = 1, message = 'boom') {
+      const task = mustGet(id);
+      task.status = 'failed';
+      task.error = { class: 'fatal', message };
+      const time = now();
+      deadLetters.set(id, {
+        id,
+        taskId: id,
+        kind: task.kind,
+        title: task.title,
+        attempts,
+        lastError: { class: 'fatal', message },
+        status: 'open',
+        createdAt: time,
+        updatedAt: time,
+      });
+    },
+    deadLetters,
     stop: () => {
       stopped ??= service.stop().then(
         () => undefined,

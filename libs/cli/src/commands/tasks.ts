@@ -4,7 +4,7 @@ import { ADD_OPTIONS, buildNewTask, buildTaskQuery, LIST_OPTIONS } from '../task
 import { formatTaskDetail, formatTaskPage } from '../task-output.js';
 
 /** Exactly `count` positional arguments, else a usage error naming them. */
-function expectArgs(args: string[], names: string[], command: string): string[] {
+export function expectArgs(args: string[], names: string[], command: string): string[] {
   if (args.length !== names.length) {
     const wanted = names.map((n) => `<${n}>`).join(' ');
     throw new UsageError(
