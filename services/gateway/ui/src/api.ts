@@ -18,6 +18,13 @@ import type {
   TaskSummary,
   WorkerInfo,
 } from '@jousting/contracts';
+import {
+  type DeadLetter,
+  type DeadLetterPage,
+  type DeadLetterQuery,
+  deadLetterQueryString,
+  type RetryBody,
+} from './dead-letters';
 
 export type {
   NewTask,
@@ -238,6 +245,20 @@ export class ApiClient {
 
   removeDep(id: string, depId: string): Promise<Task> {
     return this.request('DELETE', `/api/tasks/${encodeURIComponent(id)}/deps/${encodeURIComponent(depId)}`);
+  }
+
+  // --- dead letters ---
+
+  listDeadLetters(query: DeadLetterQuery): Promise<DeadLetterPage> {
+    return this.request('GET', `/api/dead-letters${deadLetterQueryString(query)}`);
+  }
+
+  retryDeadLetter(id: string, body: RetryBody): Promise<Task> {
+    return this.request('POST', `/api/dead-letters/${encodeURIComponent(id)}/retry`, { body });
+  }
+
+  dismissDeadLetter(id: string, reason: string): Promise<DeadLetter> {
+    return this.request('POST', `/api/dead-letters/${encodeURIComponent(id)}/dismiss`, { body: { reason } });
   }
 
   // --- workers ---

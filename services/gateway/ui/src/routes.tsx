@@ -1,5 +1,6 @@
 import { type ComponentType, lazy } from 'react';
 import type { IconName } from './components/icons';
+import { DeadLettersPage } from './pages/dead-letters';
 import { EventsPage } from './pages/events';
 import { OverviewPage } from './pages/overview';
 import { SettingsPage } from './pages/settings';
@@ -38,6 +39,7 @@ export const PAGES: PageRoute[] = [
   },
   { path: '/graph', title: 'Graph', icon: 'graph', component: GraphPage },
   { path: '/workers', title: 'Workers', icon: 'workers', component: WorkersPage },
+  { path: '/dead-letters', title: 'Dead letters', icon: 'inbox', component: DeadLettersPage },
   { path: '/settings', title: 'Settings', icon: 'settings', component: SettingsPage },
   { path: '/events', title: 'Live events', icon: 'events', component: EventsPage },
 ];

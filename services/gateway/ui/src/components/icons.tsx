@@ -48,7 +48,8 @@ export type IconName =
   | 'stop'
   | 'retry'
   | 'search'
-  | 'arrow';
+  | 'arrow'
+  | 'inbox';
 
 const PATHS: Record<IconName, ReactNode> = {
   logo: (
@@ -175,6 +176,12 @@ const PATHS: Record<IconName, ReactNode> = {
     </>
   ),
   arrow: <path d="M4 12h15M14 7l5 5-5 5" />,
+  inbox: (
+    <>
+      <path d="M22 12h-6l-2 3h-4l-2-3H2" />
+      <path d="M5.5 5.1 2 12v6a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2v-6l-3.5-6.9A2 2 0 0 0 16.8 4H7.2a2 2 0 0 0-1.7 1.1z" />
+    </>
+  ),
 };
 
 export function SvgIcon({ name, size }: { name: IconName; size?: number }) {

@@ -16,6 +16,16 @@ import { TaskFormFields } from '../components/task-form-fields';
 import { TaskPicker } from '../components/task-picker';
 import { useApp, useCanWrite, useLiveEvents, useTasks } from '../context';
 import { type CoordEvent, type OutputLine, parseCoordEvent } from '../coord-events';
+import {
+  concernsDeadLetterOf,
+  type DeadLetter,
+  deadLettersPath,
+  findOpenDeadLetter,
+  parseTaskRetrying,
+  retryingAfter,
+  type TaskRetrying,
+  untilTime,
+} from '../dead-letters';
 import { Link } from '../router';
 import type { RouteParams } from '../routes';
 import { taskPath } from '../routes';
@@ -60,6 +70,10 @@ export function TaskDetailPage({ params }: { params: RouteParams }) {
   const [busy, setBusy] = useState<string | undefined>();
   const [actionError, setActionError] = useState<string | undefined>();
   const [cycle, setCycle] = useState<string | undefined>();
+  // The newest coord.task-retrying of this task (for its retry time) and its open dead letter.
+  const [retryEvent, setRetryEvent] = useState<TaskRetrying | undefined>();
+  const [deadLetter, setDeadLetter] = useState<DeadLetter | undefined>();
+  const [deadLetterAsk, setDeadLetterAsk] = useState(0);
   // Applies the events that came since the last batch; set below, read by the read and the throttle.
   const flushRef = useRef(() => {});
 
@@ -83,8 +97,28 @@ export function TaskDetailPage({ params }: { params: RouteParams }) {
     setCancelResult(undefined);
     setActionError(undefined);
     setCycle(undefined);
+    setRetryEvent(undefined);
+    setDeadLetter(undefined);
     void read();
   }, [read, setDetail]);
+
+  // A failed task may have an open dead letter: look for it (again after dead-letter events).
+  const failedKind = detail?.status === 'failed' ? detail.kind : undefined;
+  useEffect(() => {
+    void deadLetterAsk;
+    if (failedKind === undefined) {
+      setDeadLetter(undefined);
+      return;
+    }
+    let current = true;
+    findOpenDeadLetter((q) => api.listDeadLetters(q), id, failedKind).then(
+      (found) => current && setDeadLetter(found),
+      () => current && setDeadLetter(undefined),
+    );
+    return () => {
+      current = false;
+    };
+  }, [api, id, failedKind, deadLetterAsk]);
 
   // Live: events are applied in batches (at most every 100 ms); status changes also re-read the
   // task (a little later, so a burst is one read) for its attempts.
@@ -119,6 +153,9 @@ export function TaskDetailPage({ params }: { params: RouteParams }) {
     [throttle],
   );
   useLiveEvents((e) => {
+    const retrying = parseTaskRetrying(e.event);
+    if (retrying?.id === id) setRetryEvent(retrying);
+    if (concernsDeadLetterOf(e.event, id)) setDeadLetterAsk((n) => n + 1);
     const event = parseCoordEvent(e.event);
     if (!event || !('id' in event.data || 'task' in event.data)) return;
     pending.current.push(event);
@@ -301,6 +338,19 @@ export function TaskDetailPage({ params }: { params: RouteParams }) {
       </div>
 
       {!canWrite && <ReadOnlyNotice what="edit, cancel or retry it, or change its dependencies" />}
+      <RetryingBanner detail={detail} event={retryEvent} />
+      {deadLetter && detail.status === 'failed' && (
+        <p className="callout callout-error dl-banner" data-testid="detail-dead-letter">
+          <strong>Dead-lettered:</strong>
+          <span>
+            it failed for good after {deadLetter.attempts} attempt{deadLetter.attempts === 1 ? '' : 's'} (
+            {deadLetter.lastError.class}).
+          </span>
+          <Link to={deadLettersPath(detail.id)} className="link" data-testid="detail-dead-letter-link">
+            See its dead letter →
+          </Link>
+        </p>
+      )}
       {actionError && (
         <p className="callout callout-error" role="alert" data-testid="action-error">
           {actionError}
@@ -532,6 +582,37 @@ export function TaskDetailPage({ params }: { params: RouteParams }) {
         />
       </ConfirmDialog>
     </div>
+  );
+}
+
+/** A queued task waiting out a backoff after a failed attempt: why, and when it is tried again. */
+function RetryingBanner({ detail, event }: { detail: TaskDetail; event: TaskRetrying | undefined }) {
+  const after = retryingAfter(detail);
+  const [now, setNow] = useState(() => Date.now());
+  const waiting = after !== undefined;
+  useEffect(() => {
+    if (!waiting) return;
+    const tick = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(tick);
+  }, [waiting]);
+  if (after === undefined) return null;
+  const at = event && event.id === detail.id ? event : undefined;
+  return (
+    <p className="callout retry-banner" role="status" data-testid="detail-retrying">
+      <SvgIcon name="retry" size={14} />
+      <strong>Waiting to retry</strong>
+      <span>
+        after a failed attempt: <span className="mono">{after || 'an error'}</span>.
+      </span>
+      {at ? (
+        <span className="muted" data-testid="detail-retry-at">
+          Next try {untilTime(at.retryAt, now)} ({formatTime(at.retryAt, now)}) · {at.retriesLeft}{' '}
+          {at.retriesLeft === 1 ? 'retry' : 'retries'} left
+        </span>
+      ) : (
+        <span className="muted">It is handed out again once its backoff is over.</span>
+      )}
+    </p>
   );
 }
 
