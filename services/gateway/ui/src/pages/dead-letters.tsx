@@ -10,6 +10,7 @@ import {
 } from 'react';
 import { errorText } from '../api';
 import { SvgIcon } from '../components/icons';
+import { Pager } from '../components/pager';
 import { useApp, useCanWrite, useLiveEvents } from '../context';
 import {
   buildRetryBody,
@@ -27,7 +28,6 @@ import { formatTime, relativeTime } from '../task-detail';
 import { systemClock, Throttle } from '../throttle';
 import { ReadOnlyNotice } from './tasks';
 
-const PAGE_SIZES = [25, 50, 100];
 /** Dead-letter events re-read the page at most this often. */
 const REFETCH_MS = 500;
 const STATUS_FILTERS: Array<{ value: DeadLetterStatusFilter; title: string }> = [
@@ -115,8 +115,6 @@ export function DeadLettersPage() {
 
   const rows = page?.items ?? [];
   const total = page?.total ?? 0;
-  const from = total === 0 ? 0 : offset + 1;
-  const to = Math.min(offset + rows.length, total);
 
   return (
     <div className="page page-wide">
@@ -294,46 +292,18 @@ export function DeadLettersPage() {
           </div>
         )}
 
-        <div className="pager">
-          <span className="muted small" data-testid="dl-range">
-            {total === 0 ? 'No dead letters' : `${from}–${to} of ${total}`}
-          </span>
-          <label className="small muted pager-size">
-            Per page{' '}
-            <select
-              className="input select select-small"
-              value={limit}
-              onChange={(e) => {
-                setLimit(Number(e.target.value));
-                setOffset(0);
-              }}
-            >
-              {PAGE_SIZES.map((n) => (
-                <option key={n} value={n}>
-                  {n}
-                </option>
-              ))}
-            </select>
-          </label>
-          <button
-            type="button"
-            className="btn btn-secondary btn-small"
-            disabled={offset === 0 || loading}
-            onClick={() => setOffset(Math.max(0, offset - limit))}
-            data-testid="dl-prev"
-          >
-            Previous
-          </button>
-          <button
-            type="button"
-            className="btn btn-secondary btn-small"
-            disabled={!page?.hasMore || loading}
-            onClick={() => setOffset(offset + limit)}
-            data-testid="dl-next"
-          >
-            Next
-          </button>
-        </div>
+        <Pager
+          shown={rows.length}
+          total={total}
+          offset={offset}
+          limit={limit}
+          hasMore={page?.hasMore ?? false}
+          loading={loading}
+          noun="dead letters"
+          testId="dl"
+          onLimit={setLimit}
+          onOffset={setOffset}
+        />
       </section>
 
       {retrying && (

@@ -3,6 +3,7 @@ import { useCallback, useDeferredValue, useEffect, useId, useMemo, useRef, useSt
 import { errorText, type TaskPage, type TaskQuery } from '../api';
 import { CreateTaskDialog } from '../components/create-task-dialog';
 import { SvgIcon } from '../components/icons';
+import { Pager } from '../components/pager';
 import { ProgressBar } from '../components/progress-bar';
 import { StatusBadge } from '../components/status-badge';
 import { TaskCard } from '../components/task-card';
@@ -206,8 +207,6 @@ function TaskBoard({ onShowAll }: { onShowAll: (status: TaskStatus) => void }) {
 
 // --- list ---
 
-const PAGE_SIZES = [25, 50, 100];
-
 function TaskList({ initialStatus }: { initialStatus: TaskStatus[] }) {
   const { api, live } = useApp();
   const [status, setStatus] = useState<TaskStatus[]>(initialStatus);
@@ -298,8 +297,6 @@ function TaskList({ initialStatus }: { initialStatus: TaskStatus[] }) {
   };
   const rows = page?.items ?? [];
   const total = page?.total ?? 0;
-  const from = total === 0 ? 0 : offset + 1;
-  const to = Math.min(offset + rows.length, total);
 
   return (
     <section className="card" data-testid="task-list">
@@ -424,46 +421,18 @@ function TaskList({ initialStatus }: { initialStatus: TaskStatus[] }) {
         </div>
       )}
 
-      <div className="pager">
-        <span className="muted small" data-testid="list-range">
-          {total === 0 ? 'No tasks' : `${from}–${to} of ${total}`}
-        </span>
-        <label className="small muted pager-size">
-          Per page{' '}
-          <select
-            className="input select select-small"
-            value={limit}
-            onChange={(e) => {
-              setLimit(Number(e.target.value));
-              setOffset(0);
-            }}
-          >
-            {PAGE_SIZES.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </label>
-        <button
-          type="button"
-          className="btn btn-secondary btn-small"
-          disabled={offset === 0 || loading}
-          onClick={() => setOffset(Math.max(0, offset - limit))}
-          data-testid="list-prev"
-        >
-          Previous
-        </button>
-        <button
-          type="button"
-          className="btn btn-secondary btn-small"
-          disabled={!page?.hasMore || loading}
-          onClick={() => setOffset(offset + limit)}
-          data-testid="list-next"
-        >
-          Next
-        </button>
-      </div>
+      <Pager
+        shown={rows.length}
+        total={total}
+        offset={offset}
+        limit={limit}
+        hasMore={page?.hasMore ?? false}
+        loading={loading}
+        noun="tasks"
+        testId="list"
+        onLimit={setLimit}
+        onOffset={setOffset}
+      />
     </section>
   );
 }
