@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { callCommand, createLogger, type RunningService, startService } from '@jousting/bus';
+import { callCommand, type RunningService } from '@jousting/bus';
 import {
   AuditEntry,
   type CloudEvent,
@@ -20,11 +20,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import type { Coordinator } from '../src/coordinator.js';
-import { createCoordinatorService } from '../src/service.js';
 import { encodeTask } from '../src/snapshot.js';
+import { workerCall as sharedWorkerCall, startTestCoordinator, until } from './fixture.js';
 
-const logger = createLogger('coordinator-test', { level: 'silent' });
-const TOKEN = 'jsw_test_token_for_workers';
 const LEASE_MS = 600;
 let nats: NatsHandle;
 let nc: NatsConnection;
@@ -35,29 +33,11 @@ const events: CloudEvent[] = [];
 const audit: AuditEntry[] = [];
 
 async function startCoordinator(env: Record<string, string> = {}) {
-  service = await startService(
-    createCoordinatorService({
-      onStarted: (c) => {
-        coordinator = c;
-      },
-      onFatal: (err) => {
-        throw err;
-      },
-    }),
-    {
-      env: {
-        NATS_URL: nats.url,
-        JOUSTING_DATA_DIR: dataDir,
-        JOUSTING_WORKER_TOKEN: TOKEN,
-        COORD_LEASE_MS: String(LEASE_MS),
-        COORD_SNAPSHOT_INTERVAL_MS: '3600000',
-        // Restarts here rebuild from the last explicit snapshot plus the journal after it.
-        COORD_SNAPSHOT_ON_STOP: 'false',
-        ...env,
-      },
-      logger,
-    },
-  );
+  ({ service, coordinator } = await startTestCoordinator({
+    natsUrl: nats.url,
+    dataDir,
+    env: { COORD_LEASE_MS: String(LEASE_MS), ...env },
+  }));
 }
 
 beforeAll(async () => {
@@ -80,7 +60,7 @@ const op = <C extends Command>(command: C, request: z.input<C['request']>) =>
   callCommand(nc, command, request);
 const actor = 'token:test';
 const workerCall = <C extends Command>(command: C, request: z.input<C['request']>, timeoutMs = 5000) =>
-  callCommand(nc, command, request, { headers: { [WORKER_TOKEN_HEADER]: TOKEN }, timeoutMs });
+  sharedWorkerCall(nc, command, request, timeoutMs);
 const hello = (workerId: string, extra: Partial<z.input<typeof workerCommands.hello.request>> = {}) =>
   workerCall(workerCommands.hello, { workerId, name: workerId, kinds: ['noop'], capacity: 10, ...extra });
 const claim = (workerId: string, max = 10, waitMs = 0) =>
@@ -102,16 +82,6 @@ async function refused(promise: Promise<unknown>): Promise<JoustingError> {
     throw err;
   }
   throw new Error('expected a refusal');
-}
-
-async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const eventsFor = (id: string, type?: string) =>

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { callCommand, createLogger, type RunningService, startService } from '@jousting/bus';
+import { callCommand, type RunningService } from '@jousting/bus';
 import {
   AuditEntry,
   type CloudEvent,
@@ -9,7 +9,6 @@ import {
   coordCommands,
   DEFAULT_SETTINGS,
   JoustingError,
-  WORKER_TOKEN_HEADER,
   workerCommands,
 } from '@jousting/contracts';
 import { type NatsHandle, startNats } from '@jousting/testing';
@@ -17,10 +16,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import type { Coordinator } from '../src/coordinator.js';
-import { createCoordinatorService } from '../src/service.js';
+import { workerCall as sharedWorkerCall, startTestCoordinator, until } from './fixture.js';
 
-const logger = createLogger('coordinator-retries-test', { level: 'silent' });
-const TOKEN = 'jsw_test_token_for_workers';
 /** Retries wait 1000 ms, then 1200 ms (the cap), ±20 %: long enough for "not before" to hold on a slow machine. */
 const RETRY_ENV = { COORD_RETRY_BASE_MS: '1000', COORD_RETRY_MAX_MS: '1200' };
 let nats: NatsHandle;
@@ -32,28 +29,11 @@ const events: CloudEvent[] = [];
 const audit: AuditEntry[] = [];
 
 async function startCoordinator(env: Record<string, string> = RETRY_ENV) {
-  service = await startService(
-    createCoordinatorService({
-      onStarted: (c) => {
-        coordinator = c;
-      },
-      onFatal: (err) => {
-        throw err;
-      },
-    }),
-    {
-      env: {
-        NATS_URL: nats.url,
-        JOUSTING_DATA_DIR: dataDir,
-        JOUSTING_WORKER_TOKEN: TOKEN,
-        COORD_LEASE_MS: '5000',
-        COORD_SNAPSHOT_INTERVAL_MS: '3600000',
-        COORD_SNAPSHOT_ON_STOP: 'false',
-        ...env,
-      },
-      logger,
-    },
-  );
+  ({ service, coordinator } = await startTestCoordinator({
+    natsUrl: nats.url,
+    dataDir,
+    env: { COORD_LEASE_MS: '5000', ...env },
+  }));
 }
 
 beforeAll(async () => {
@@ -77,7 +57,7 @@ const actor = 'token:test';
 const op = <C extends Command>(command: C, request: z.input<C['request']>) =>
   callCommand(nc, command, request);
 const workerCall = <C extends Command>(command: C, request: z.input<C['request']>, timeoutMs = 5000) =>
-  callCommand(nc, command, request, { headers: { [WORKER_TOKEN_HEADER]: TOKEN }, timeoutMs });
+  sharedWorkerCall(nc, command, request, timeoutMs);
 const hello = (workerId: string, kind: string) =>
   workerCall(workerCommands.hello, { workerId, name: workerId, kinds: [kind], capacity: 10 });
 const claim = (workerId: string, waitMs = 0) =>
@@ -95,15 +75,6 @@ const fail = (
 const createTask = (id: string, kind: string) =>
   op(coordCommands.create, { task: { id, title: `task ${id}`, kind }, actor });
 
-async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 const eventsFor = (id: string, type: string) => events.filter((e) => e.subject === id && e.type === type);
 
 /** Claims the task again once its retry is due; returns the attempt and when it came. */
