@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { COORD_POLICY_ROUTES } from './http-coord.js';
+import { NOTIFY_ROUTES } from './http-notify.js';
+import { AUTH_ERRORS, type HttpRoute, ok } from './http-route.js';
+import { SECRET_ROUTES } from './http-secrets.js';
 import { ApiToken, Role, TokenInfo, TokenName } from './auth.js';
 import { SettingsChangeResult } from './commands.js';
 import {
@@ -24,30 +28,6 @@ import {
   TaskStatus,
   TaskSummary,
 } from './tasks.js';
-
-export type HttpMethod = 'get' | 'post' | 'patch' | 'put' | 'delete';
-
-/** One HTTP endpoint of the gateway. The gateway validates with these and OpenAPI is built from them. */
-export interface HttpRoute {
-  id: string;
-  method: HttpMethod;
-  /** OpenAPI-style path, e.g. `/api/tokens/{id}`. */
-  path: string;
-  summary: string;
-  tag: string;
-  /** `public` needs no token. */
-  role: Role | 'public';
-  params?: z.ZodObject;
-  query?: z.ZodObject;
-  body?: z.ZodType;
-  response: z.ZodType;
-  /** Media type of a non-JSON success response (SSE, HTML). */
-  responseMediaType?: string;
-  status?: number;
-  errors: number[];
-  /** Error statuses whose body is not the usual `{error}`, e.g. readiness answers 503 with its report. */
-  errorBodies?: Record<number, z.ZodType>;
-}
 
 export const Readiness = z
   .object({
@@ -123,10 +103,8 @@ export const DeadLetterRetryBody = z
   .strict();
 export const DismissBody = z.object({ reason: z.string().min(1).max(500) }).strict();
 
-const ok = z.object({ ok: z.literal(true) });
-const AUTH_ERRORS = [401, 403];
 
-export const HTTP_ROUTES = [
+const CORE_ROUTES = [
   {
     id: 'health',
     method: 'get',
@@ -461,6 +439,15 @@ export const HTTP_ROUTES = [
   },
 ] as const satisfies readonly HttpRoute[];
 
+/** Every route the gateway serves: the core ones plus each domain's own catalog file. */
+export const HTTP_ROUTES = [
+  ...CORE_ROUTES,
+  ...COORD_POLICY_ROUTES,
+  ...SECRET_ROUTES,
+  ...NOTIFY_ROUTES,
+] as const satisfies readonly HttpRoute[];
+
+export type { HttpMethod, HttpRoute } from './http-route.js';
 export type HttpRouteId = (typeof HTTP_ROUTES)[number]['id'];
 export function httpRoute(id: HttpRouteId): HttpRoute {
   const route = HTTP_ROUTES.find((r) => r.id === id);
