@@ -1,8 +1,4 @@
 import { z } from 'zod';
-import { COORD_POLICY_ROUTES } from './http-coord.js';
-import { NOTIFY_ROUTES } from './http-notify.js';
-import { AUTH_ERRORS, type HttpRoute, ok } from './http-route.js';
-import { SECRET_ROUTES } from './http-secrets.js';
 import { ApiToken, Role, TokenInfo, TokenName } from './auth.js';
 import { SettingsChangeResult } from './commands.js';
 import {
@@ -13,6 +9,10 @@ import {
   DeadLetterStatus,
   WorkerInfo,
 } from './coordinator.js';
+import { COORD_POLICY_ROUTES } from './http-coord.js';
+import { NOTIFY_ROUTES } from './http-notify.js';
+import { AUTH_ERRORS, type HttpRoute, ok } from './http-route.js';
+import { SECRET_ROUTES } from './http-secrets.js';
 import { SettingKey, Settings, SettingsPatch } from './settings.js';
 import {
   Label,
@@ -102,7 +102,6 @@ export const DeadLetterRetryBody = z
   .object({ priority: Priority.optional(), labels: z.array(Label).max(32).optional() })
   .strict();
 export const DismissBody = z.object({ reason: z.string().min(1).max(500) }).strict();
-
 
 const CORE_ROUTES = [
   {
