@@ -62,6 +62,8 @@ beforeAll(async () => {
       WORKER_LABELS: 'linux',
       COORD_RETRY_BASE_MS: '200',
       COORD_RETRY_MAX_MS: '200',
+      // The one worker fails tasks on purpose, again and again: its circuit must stay closed here.
+      COORD_CIRCUIT_FAILURES: '1000',
     },
   });
   browser = await launchChromium();

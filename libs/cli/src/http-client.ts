@@ -1,9 +1,13 @@
 import {
+  BulkResult,
+  type BulkSelection,
   CanceledTask,
+  CoordState,
   CreatedTask,
   DeadLetter,
   type DeadLetterStatus,
   ErrorBody,
+  Instantiated,
   type NewTask,
   Page,
   Readiness,
@@ -12,6 +16,7 @@ import {
   TaskDetail,
   type TaskStatus,
   TaskSummary,
+  Template,
   WorkerInfo,
 } from '@jousting/contracts';
 import { z } from 'zod';
@@ -86,6 +91,10 @@ export interface TaskQuery {
 }
 
 const taskPath = (id: string, rest = '') => `/api/tasks/${encodeURIComponent(id)}${rest}`;
+const templatePath = (name: string, rest = '') => `/api/templates/${encodeURIComponent(name)}${rest}`;
+const Templates = z.object({ items: z.array(Template) });
+const DeletedTemplate = z.object({ name: z.string(), deleted: z.literal(true) });
+export type InstantiatedTasks = z.infer<typeof Instantiated>;
 const ErrorResponse = z.object({ error: ErrorBody });
 
 export interface GatewayClientOptions {
@@ -212,6 +221,87 @@ export class GatewayClient {
   async workers(): Promise<WorkerInfo[]> {
     const { body } = await this.request('GET', '/api/workers');
     return parseBody(Workers, body, 'GET /api/workers').items;
+  }
+
+  // --- coordinator lifecycle, bulk actions, templates ---
+
+  async coordState(): Promise<CoordState> {
+    const { body } = await this.request('GET', '/api/coord');
+    return parseBody(CoordState, body, 'GET /api/coord');
+  }
+
+  /** POST /api/coord/drain|pause|resume. */
+  async coordLifecycle(
+    action: 'drain' | 'pause' | 'resume',
+    options: { timeoutSeconds?: number; reason?: string } = {},
+  ): Promise<CoordState> {
+    const path = `/api/coord/${action}`;
+    const { body } = await this.request('POST', path, action === 'resume' ? {} : { body: options });
+    return parseBody(CoordState, body, `POST ${path}`);
+  }
+
+  async requeueTask(id: string): Promise<Task> {
+    const path = taskPath(id, '/requeue');
+    const { body } = await this.request('POST', path);
+    return parseBody(Task, body, `POST ${path}`);
+  }
+
+  /** POST /api/tasks/bulk/{action}; `extra` is the reason (cancel) or the priority (reprioritize). */
+  async bulk(
+    action: 'cancel' | 'retry' | 'reprioritize',
+    selection: BulkSelection,
+    extra: { reason?: string; priority?: number } = {},
+  ): Promise<BulkResult> {
+    const path = `/api/tasks/bulk/${action}`;
+    const { body } = await this.request('POST', path, { body: { selection, ...extra } });
+    return parseBody(BulkResult, body, `POST ${path}`);
+  }
+
+  async templates(): Promise<Template[]> {
+    const { body } = await this.request('GET', '/api/templates');
+    return parseBody(Templates, body, 'GET /api/templates').items;
+  }
+
+  async template(name: string): Promise<Template> {
+    const path = templatePath(name);
+    const { body } = await this.request('GET', path);
+    return parseBody(Template, body, `GET ${path}`);
+  }
+
+  async saveTemplate(template: unknown): Promise<Template> {
+    const { body } = await this.request('POST', '/api/templates', { body: template });
+    return parseBody(Template, body, 'POST /api/templates');
+  }
+
+  async deleteTemplate(name: string): Promise<{ name: string; deleted: true }> {
+    const path = templatePath(name);
+    const { body } = await this.request('DELETE', path);
+    return parseBody(DeletedTemplate, body, `DELETE ${path}`);
+  }
+
+  async instantiateTemplate(
+    name: string,
+    request: { values: Record<string, string>; priority?: number; labels?: string[] },
+  ): Promise<InstantiatedTasks> {
+    const path = templatePath(name, '/instantiate');
+    const { body } = await this.request('POST', path, { body: request });
+    return parseBody(Instantiated, body, `POST ${path}`);
+  }
+
+  /**
+   * One JSON call whose answer is checked against `schema`: for command modules with routes of
+   * their own (secrets, webhooks). The body is never quoted in the error (a reveal holds a secret).
+   */
+  async call<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<z.infer<S>> {
+    const answer = await this.request(method, path, body === undefined ? {} : { body });
+    const result = schema.safeParse(answer.body);
+    if (!result.success) throw new CliError(`unexpected answer to ${method} ${path}`);
+    return result.data as z.infer<S>;
   }
 
   private async request(

@@ -1,10 +1,16 @@
 import { leadingWords, parseCommandLine } from './args.js';
 import type { Command } from './command.js';
+import { coordCommands } from './commands/coord.js';
 import { dlqCommands } from './commands/dlq.js';
+import { notificationCommands } from './commands/notifications.js';
+import { secretsCommands } from './commands/secrets.js';
 import { settingsCommands } from './commands/settings.js';
 import { statusCommand } from './commands/status.js';
 import { taskCommands } from './commands/tasks.js';
+import { taskBulkCommands } from './commands/tasks-bulk.js';
+import { templateCommands } from './commands/templates.js';
 import { upCommand } from './commands/up.js';
+import { webhookCommands } from './commands/webhooks.js';
 import { workersListCommand } from './commands/workers.js';
 import { type CliIo, CommandContext } from './context.js';
 import { CliError, EXIT, UsageError } from './errors.js';
@@ -16,8 +22,14 @@ export const COMMANDS: Command[] = [
   statusCommand,
   ...settingsCommands,
   ...taskCommands,
+  ...taskBulkCommands,
   ...dlqCommands,
   workersListCommand,
+  ...secretsCommands,
+  ...webhookCommands,
+  ...notificationCommands,
+  ...coordCommands,
+  ...templateCommands,
 ];
 
 const GLOBAL_FLAGS_HELP = formatTable([

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Command, command } from './commands.js';
+import { COORD_POLICY_EVENT_DATA } from './coord-policies.js';
 import { Actor } from './settings.js';
 import {
   ErrorClass,
@@ -387,10 +388,18 @@ export const COORD_EVENT_DATA = {
     .meta({ id: 'DeadLetterDismissedData' }),
   'coord.reconfigured': z
     .object({
-      applied: z.object({ maxTaskRetries: z.number().int().optional() }),
+      applied: z.object({
+        maxTaskRetries: z.number().int().optional(),
+        staleTaskMinutes: z.number().int().optional(),
+        coordMaxRequestsPerMinute: z.number().optional(),
+        coordMaxTokensPerMinute: z.number().optional(),
+        coordGlobalBudgetUsd: z.number().optional(),
+        coordPerWorkerBudgetUsd: z.number().optional(),
+      }),
       actor: Actor,
     })
     .meta({ id: 'CoordReconfiguredData', description: 'The coordinator applied changed settings.' }),
+  ...COORD_POLICY_EVENT_DATA,
   'coord.worker-left': z
     .object({ id: WorkerId, reason: z.enum(['bye', 'timeout']) })
     .meta({ id: 'WorkerLeftData' }),

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { COORD_EVENT_DATA } from './coordinator.js';
+import { NOTIFY_EVENT_DATA } from './notify.js';
+import { SECRET_EVENT_DATA } from './secrets.js';
 import { Actor, Settings, SettingsChanges } from './settings.js';
 
 /** Data schemas of every event type. The key is the CloudEvent type and the NATS subject. */
@@ -20,7 +22,9 @@ export const EVENT_DATA = {
       id: 'SettingsRejectedData',
       description: 'An invalid value written straight into KV was refused and the last valid value restored.',
     }),
+  ...SECRET_EVENT_DATA,
   ...COORD_EVENT_DATA,
+  ...NOTIFY_EVENT_DATA,
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;

@@ -1,4 +1,171 @@
-import type { HttpRoute } from './http-route.js';
+import { z } from 'zod';
+import {
+  BulkResult,
+  BulkSelection,
+  CoordState,
+  DrainRequest,
+  Instantiated,
+  InstantiateRequest,
+  Template,
+  TemplateInput,
+  TemplateName,
+} from './coord-policies.js';
+import { AUTH_ERRORS, type HttpRoute } from './http-route.js';
+import { Priority, Task, TaskId } from './tasks.js';
+
+export const PauseBody = z.object({ reason: z.string().max(500).optional() }).strict();
+export const BulkCancelBody = z
+  .object({ selection: BulkSelection, reason: z.string().max(500).optional() })
+  .strict();
+export const BulkRetryBody = z.object({ selection: BulkSelection }).strict();
+export const BulkReprioritizeBody = z.object({ selection: BulkSelection, priority: Priority }).strict();
+export const TemplateParams = z.object({ name: TemplateName });
+const TaskParams = z.object({ id: TaskId });
 
 /** Coordinator policies: lifecycle, limits, budgets, circuits, bulk actions, templates. */
-export const COORD_POLICY_ROUTES = [] as const satisfies readonly HttpRoute[];
+export const COORD_POLICY_ROUTES = [
+  {
+    id: 'getCoordState',
+    method: 'get',
+    path: '/api/coord',
+    summary: 'Coordinator state: running / draining / paused, rate limits and levels, budgets, circuits',
+    tag: 'coordination',
+    role: 'viewer',
+    response: CoordState,
+    errors: [503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'drainCoord',
+    method: 'post',
+    path: '/api/coord/drain',
+    summary: 'Stop dispatching and wait for running tasks (optionally at most timeoutSeconds), then pause',
+    tag: 'coordination',
+    role: 'operator',
+    body: DrainRequest,
+    response: CoordState,
+    errors: [400, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'pauseCoord',
+    method: 'post',
+    path: '/api/coord/pause',
+    summary: 'Stop dispatching at once; running tasks go on',
+    tag: 'coordination',
+    role: 'operator',
+    body: PauseBody,
+    response: CoordState,
+    errors: [400, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'resumeCoord',
+    method: 'post',
+    path: '/api/coord/resume',
+    summary: 'Dispatch again; refused (409) while the global budget is exceeded',
+    tag: 'coordination',
+    role: 'operator',
+    response: CoordState,
+    errors: [409, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'requeueTask',
+    method: 'post',
+    path: '/api/tasks/{id}/requeue',
+    summary: 'Put a blocked task back in the queue with a new attempt',
+    tag: 'tasks',
+    role: 'operator',
+    params: TaskParams,
+    response: Task,
+    errors: [400, 404, 409, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'bulkCancel',
+    method: 'post',
+    path: '/api/tasks/bulk/cancel',
+    summary: 'Cancel tasks by ids or filter; the reply lists what was done and what was refused and why',
+    tag: 'tasks',
+    role: 'operator',
+    body: BulkCancelBody,
+    response: BulkResult,
+    errors: [400, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'bulkRetry',
+    method: 'post',
+    path: '/api/tasks/bulk/retry',
+    summary: 'Retry failed or canceled tasks by ids or filter',
+    tag: 'tasks',
+    role: 'operator',
+    body: BulkRetryBody,
+    response: BulkResult,
+    errors: [400, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'bulkReprioritize',
+    method: 'post',
+    path: '/api/tasks/bulk/reprioritize',
+    summary: 'Give tasks that have not started a new priority, by ids or filter',
+    tag: 'tasks',
+    role: 'operator',
+    body: BulkReprioritizeBody,
+    response: BulkResult,
+    errors: [400, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'listTemplates',
+    method: 'get',
+    path: '/api/templates',
+    summary: 'Task templates',
+    tag: 'templates',
+    role: 'viewer',
+    response: z.object({ items: z.array(Template) }),
+    errors: [503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'saveTemplate',
+    method: 'post',
+    path: '/api/templates',
+    summary:
+      'Create or replace a template: tasks with {{variables}}, or copied from existing tasks (fromTasks)',
+    tag: 'templates',
+    role: 'operator',
+    body: TemplateInput,
+    response: Template,
+    status: 201,
+    errors: [400, 404, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'getTemplate',
+    method: 'get',
+    path: '/api/templates/{name}',
+    summary: 'One template',
+    tag: 'templates',
+    role: 'viewer',
+    params: TemplateParams,
+    response: Template,
+    errors: [400, 404, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'deleteTemplate',
+    method: 'delete',
+    path: '/api/templates/{name}',
+    summary: 'Delete a template',
+    tag: 'templates',
+    role: 'operator',
+    params: TemplateParams,
+    response: z.object({ name: TemplateName, deleted: z.literal(true) }),
+    errors: [400, 404, 503, ...AUTH_ERRORS],
+  },
+  {
+    id: 'instantiateTemplate',
+    method: 'post',
+    path: '/api/templates/{name}/instantiate',
+    summary: 'Create the template’s tasks with the given values, all or nothing',
+    tag: 'templates',
+    role: 'operator',
+    params: TemplateParams,
+    body: InstantiateRequest,
+    response: Instantiated,
+    status: 201,
+    errors: [400, 404, 409, 503, ...AUTH_ERRORS],
+  },
+] as const satisfies readonly HttpRoute[];

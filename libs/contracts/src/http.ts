@@ -439,9 +439,11 @@ const CORE_ROUTES = [
 ] as const satisfies readonly HttpRoute[];
 
 /** Every route the gateway serves: the core ones plus each domain's own catalog file. */
+// Policy routes first: Hono runs the first registered match, and `/api/tasks/bulk/cancel` must not
+// be taken for the cancel of a task named "bulk".
 export const HTTP_ROUTES = [
-  ...CORE_ROUTES,
   ...COORD_POLICY_ROUTES,
+  ...CORE_ROUTES,
   ...SECRET_ROUTES,
   ...NOTIFY_ROUTES,
 ] as const satisfies readonly HttpRoute[];

@@ -59,6 +59,17 @@ export const SETTINGS_SHAPE = {
     group: 'agent',
     description: 'Push an agent session\u2019s commits when it completes.',
   }),
+  webhookAllowPrivateUrls: z.boolean().default(false).meta({
+    title: 'Allow private webhook URLs',
+    group: 'notifier',
+    description:
+      'Let webhooks reach loopback, private, link-local and metadata addresses. Off by default: a webhook URL must not become a way into the internal network.',
+  }),
+  webhookDisableAfterHours: z.number().int().min(1).max(720).default(72).meta({
+    title: 'Disable failing webhooks after (hours)',
+    group: 'notifier',
+    description: 'An endpoint whose every attempt failed for this long is switched off.',
+  }),
 };
 
 const SettingsObject = z.object(SETTINGS_SHAPE).strict();

@@ -16,7 +16,7 @@ export const SERVICE_NAMES = ['settings', 'coordinator'] as const;
  * Every process of the stack in start order (they stop in reverse): the worker after the
  * coordinator, whose worker token it reads; the gateway last, so what it reports on is there.
  */
-export const STACK_SERVICES = ['settings', 'coordinator', 'worker', 'gateway'] as const;
+export const STACK_SERVICES = ['settings', 'coordinator', 'worker', 'notifier', 'gateway'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export const commandSubject = (service: string, op: string) => `api.${service}.${op}`;

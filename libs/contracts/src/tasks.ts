@@ -106,6 +106,7 @@ export const AttemptOutcome = z.enum([
   'lost',
   'released',
   'canceled',
+  'blocked',
 ]);
 export const Attempt = z
   .object({

@@ -66,6 +66,8 @@ describe('settings schema', () => {
       maxContinuations: 5,
       maxBudgetUsd: 5,
       autoPush: false,
+      webhookAllowPrivateUrls: false,
+      webhookDisableAfterHours: 72,
     });
     expect(parseSettingValue('coordMaxTokensPerMinute', 999).ok).toBe(false);
     expect(parseSettingValue('staleTaskMinutes', 0).ok).toBe(true);

@@ -11,6 +11,7 @@ import {
   type WorkerReport,
   workerAbortSubject,
   workerCommands,
+  workerPolicyCommands,
 } from '@jousting/contracts';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
@@ -44,6 +45,16 @@ export interface TaskContext {
   progress(fraction: number): void;
   /** Adds to the attempt's cost; the total goes with the completed or failed report. */
   reportCost(cost: Partial<TaskCost>): void;
+  /**
+   * Waits until the coordinator's rate limits allow one provider request (call it before each
+   * model call); rejects with an AbortError when the attempt is aborted.
+   */
+  waitForGrant(): Promise<void>;
+  /**
+   * Tokens and cost of one provider call, counted by the coordinator's limits and budgets at once
+   * (and added to the attempt's cost, like reportCost).
+   */
+  reportUsage(usage: Partial<TaskCost>): Promise<void>;
   /** Child logger carrying taskId, attempt and traceId. */
   readonly logger: Logger;
 }
@@ -230,6 +241,31 @@ class RunningAttempt implements TaskContext {
       inputTokens: sum.inputTokens + Math.round(add.inputTokens),
       outputTokens: sum.outputTokens + Math.round(add.outputTokens),
     };
+  };
+
+  waitForGrant = async (): Promise<void> => {
+    for (;;) {
+      this.controller.signal.throwIfAborted();
+      const reply = await this.worker.call(workerPolicyCommands.grant, {
+        workerId: this.worker.id,
+        taskId: this.task.taskId,
+        attempt: this.task.attempt,
+      });
+      if (reply.granted) return;
+      await abortableSleep(reply.waitMs, this.controller.signal);
+    }
+  };
+
+  reportUsage = async (usage: Partial<TaskCost>): Promise<void> => {
+    this.reportCost(usage);
+    await this.worker.call(workerPolicyCommands.usage, {
+      workerId: this.worker.id,
+      taskId: this.task.taskId,
+      attempt: this.task.attempt,
+      usd: usage.usd ?? 0,
+      inputTokens: Math.round(usage.inputTokens ?? 0),
+      outputTokens: Math.round(usage.outputTokens ?? 0),
+    });
   };
 
   hasOutput(): boolean {
@@ -796,6 +832,11 @@ class SdkWorker implements Worker {
     return what === 'report' ? 'drop' : 'retry';
   }
 
+  /** One worker-protocol request on behalf of a running attempt (grants, usage). */
+  call<C extends Command>(command: C, body: z.input<C['request']>): Promise<z.infer<C['response']>> {
+    return this.request(command, body);
+  }
+
   private request<C extends Command>(
     command: C,
     body: z.input<C['request']> | string,
@@ -908,4 +949,19 @@ function safeJson(msg: Msg): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

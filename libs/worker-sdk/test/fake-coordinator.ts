@@ -9,6 +9,7 @@ import {
   type WorkerReport,
   workerAbortSubject,
   workerCommands,
+  workerPolicyCommands,
 } from '@jousting/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -50,6 +51,16 @@ export class FakeCoordinator {
   /** Token header of every worker request, by subject. */
   readonly tokens: { subject: string; token: string | undefined }[] = [];
   counts = { hello: 0, claim: 0, report: 0 };
+  /** Grants refused before one is given (each answered with a 30 ms wait). */
+  refuseGrants = 0;
+  readonly grants: { workerId: string; taskId?: string; granted: boolean }[] = [];
+  readonly usage: {
+    workerId: string;
+    taskId: string;
+    usd: number;
+    inputTokens: number;
+    outputTokens: number;
+  }[] = [];
   private ready: string[] = [];
   private readyHead = 0;
   /** Tasks on a worker, the only ones whose lease can run out. */
@@ -108,6 +119,26 @@ export class FakeCoordinator {
         this.counts.report++;
         this.knownWorker(req.workerId);
         return { results: req.reports.map((report) => this.apply(req.workerId, report)) };
+      }),
+      endpoint(workerPolicyCommands.grant, async (req, ctx) => {
+        this.checkToken(workerPolicyCommands.grant.subject, ctx);
+        const granted = this.refuseGrants <= 0;
+        if (!granted) this.refuseGrants--;
+        this.grants.push({ workerId: req.workerId, ...(req.taskId ? { taskId: req.taskId } : {}), granted });
+        return granted
+          ? { granted: true as const }
+          : { granted: false as const, waitMs: 30, reason: 'rate limit' };
+      }),
+      endpoint(workerPolicyCommands.usage, async (req, ctx) => {
+        this.checkToken(workerPolicyCommands.usage.subject, ctx);
+        this.usage.push({
+          workerId: req.workerId,
+          taskId: req.taskId,
+          usd: req.usd,
+          inputTokens: req.inputTokens,
+          outputTokens: req.outputTokens,
+        });
+        return { ok: true as const };
       }),
       endpoint(workerCommands.bye, async (req, ctx) => {
         this.checkToken(workerCommands.bye.subject, ctx);

@@ -348,6 +348,44 @@ describe('worker SDK against a coordinator on real NATS', () => {
     expect(c.byes).toEqual([{ workerId: worker.id, release: false }]);
   });
 
+  it('waits for a rate-limit grant before a provider call and reports usage at once', async () => {
+    const c = await startCoordinator();
+    c.refuseGrants = 2;
+    await startWorker(async (_task, ctx) => {
+      await ctx.waitForGrant();
+      await ctx.reportUsage({ inputTokens: 120, outputTokens: 30, usd: 0.01 });
+      ctx.reportCost({ usd: 0.02 });
+      return 'ok';
+    });
+    const [id] = c.add(1);
+    await until(() => allDone(c, [id as string]), 'the task done');
+    expect(c.grants.map((g) => g.granted)).toEqual([false, false, true]);
+    expect(c.grants[0]?.taskId).toBe(id);
+    expect(c.usage).toEqual([
+      expect.objectContaining({ taskId: id, inputTokens: 120, outputTokens: 30, usd: 0.01 }),
+    ]);
+    // Usage counts into the attempt's cost too.
+    expect(c.task(id as string).cost).toEqual({ usd: 0.03, inputTokens: 120, outputTokens: 30 });
+  });
+
+  it('stops waiting for a grant when the attempt is aborted', async () => {
+    const c = await startCoordinator();
+    c.refuseGrants = 1_000_000;
+    let rejected: unknown;
+    await startWorker(async (_task, ctx) => {
+      try {
+        await ctx.waitForGrant();
+      } catch (err) {
+        rejected = err;
+        throw err;
+      }
+    });
+    const [id] = c.add(1);
+    await until(() => c.grants.length > 0, 'a grant request');
+    c.abort(id as string, 'canceled by test');
+    await until(() => rejected !== undefined, 'waitForGrant to reject');
+  });
+
   it('start() rejects a wrong token', async () => {
     await startCoordinator();
     const worker = createWorker({ servers: nats.url, token: 'wrong', handlers: { exec: () => 1 }, logger });

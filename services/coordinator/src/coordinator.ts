@@ -1,14 +1,23 @@
 import { createHash } from 'node:crypto';
 import { type AuditWriter, type EventPublisher, type Logger, newId } from '@jousting/bus';
 import {
+  type BulkResult,
+  type BulkSelection,
   type ClaimedTask,
+  type CoordState,
+  DEFAULT_SETTINGS,
   type DeadLetterFilter,
+  type GrantReply,
   JoustingError,
   MAX_LISTED_CASCADE,
+  METERED_KINDS,
   type ParsedNewTask,
   type TaskDetail,
   type TaskFilter,
   type TaskPatch,
+  type Template,
+  type TemplateInput,
+  type TemplateTask,
   type WorkerInfo,
   type WorkerReport,
   workerAbortSubject,
@@ -19,12 +28,22 @@ import { toDeadLetter } from './dead-letters.js';
 import { type EventRelay, InlineEventRelay, type PartForEvents, ThreadEventRelay } from './event-relay.js';
 import { type CommittedPart, GroupAssembler, JournalWriter } from './journal.js';
 import { LeaseTable } from './leases.js';
-import { graphOf, listTasks, progressOf } from './read-model.js';
+import { Lifecycle, type LifecycleEvent, LifecycleRecord } from './lifecycle.js';
+import { type BudgetSignal, BudgetTracker } from './policies/budgets.js';
+import {
+  type CircuitBreakerOptions,
+  CircuitBreakers,
+  type CircuitTransition,
+} from './policies/circuit-breaker.js';
+import { AdaptiveRateLimiter, type RateAdjustment } from './policies/rate-limiter.js';
+import { findStale } from './policies/stale.js';
+import { graphOf, listTasks, progressOf, taskMatcher } from './read-model.js';
 import { type BackoffOptions, DEFAULT_BACKOFF, decideRetry } from './retry-policy.js';
 import { loadSnapshot, SnapshotBuilder } from './snapshot.js';
 import type { CoordinatorStore, OutputLineAt } from './store.js';
 import { type TaskRecord, toSummary, toTask } from './task-record.js';
 import { type Change, TaskTable } from './task-table.js';
+import { instantiate, TemplateStore } from './templates.js';
 import { type WorkerHello, type WorkerRecord, WorkerRegistry } from './workers.js';
 
 export interface CoordinatorOptions {
@@ -42,6 +61,12 @@ export interface CoordinatorOptions {
   onFatal: (err: Error) => void;
   /** Retries after a transient or limit failure before the task is dead-lettered (setting maxTaskRetries). */
   maxTaskRetries: number;
+  /** The other policy settings at start (the settings service's values; defaults otherwise). */
+  settings?: Partial<PolicySettings>;
+  /** Circuit breaker thresholds (default 3 failures, 30 s cool-down). */
+  circuit?: Partial<CircuitBreakerOptions>;
+  /** How often running tasks are checked for staleness (default 5 s). */
+  staleCheckMs?: number;
   /** The retry wait schedule (default 1 s ×4 per retry, at most 5 min, ±20 %). */
   backoff?: BackoffOptions;
   /** Publish events from a worker thread with its own connection to these servers (else inline). */
@@ -49,6 +74,29 @@ export interface CoordinatorOptions {
 }
 
 type ClaimReply = { tasks: ClaimedTask[] };
+
+/** The settings the coordinator follows live. */
+export interface PolicySettings {
+  maxTaskRetries: number;
+  staleTaskMinutes: number;
+  coordMaxRequestsPerMinute: number;
+  coordMaxTokensPerMinute: number;
+  coordGlobalBudgetUsd: number;
+  coordPerWorkerBudgetUsd: number;
+}
+export const POLICY_SETTING_KEYS = [
+  'maxTaskRetries',
+  'staleTaskMinutes',
+  'coordMaxRequestsPerMinute',
+  'coordMaxTokensPerMinute',
+  'coordGlobalBudgetUsd',
+  'coordPerWorkerBudgetUsd',
+] as const satisfies ReadonlyArray<keyof PolicySettings>;
+
+const METERED = new Set(METERED_KINDS);
+/** Most tasks one bulk request acts on when it selects by filter. */
+const MAX_BULK_MATCH = 10_000;
+type Cost = { usd: number; inputTokens: number; outputTokens: number };
 interface Waiter {
   workerId: string;
   max: number;
@@ -85,6 +133,17 @@ export class Coordinator {
   private ticker: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private maxTaskRetries: number;
+  private policy: PolicySettings;
+  readonly limiter: AdaptiveRateLimiter;
+  readonly budgets = new BudgetTracker();
+  readonly circuits: CircuitBreakers;
+  private lifecycle = new Lifecycle(undefined);
+  private templates!: TemplateStore;
+  /** Running tasks: when each last started, reported progress or wrote output (stale check). */
+  readonly lastActivity = new Map<string, number>();
+  /** Usage reported during a live attempt, so its final cost is not counted twice. */
+  private readonly reportedUsage = new Map<string, { attempt: number } & Cost>();
+  private lastStaleCheck = 0;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshotting: Promise<void> | undefined;
   private opsAtLastSnapshot = 0;
@@ -97,6 +156,10 @@ export class Coordinator {
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.maxTaskRetries = opts.maxTaskRetries;
+    this.policy = { ...pickPolicy(DEFAULT_SETTINGS), ...opts.settings, maxTaskRetries: opts.maxTaskRetries };
+    this.limiter = new AdaptiveRateLimiter(rateLimitsOf(this.policy));
+    this.budgets.configure(budgetLimitsOf(this.policy));
+    this.circuits = new CircuitBreakers(opts.circuit ?? {});
     const backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.table = new TaskTable({
       newId: () => newId(),
@@ -118,6 +181,7 @@ export class Coordinator {
       await this.relay.close().catch(() => undefined);
       throw err;
     }
+    await this.startPolicies();
     this.armRetryTimer();
     const tickMs = Math.min(1000, Math.max(10, Math.round(this.opts.leaseMs / 10)));
     this.ticker = setInterval(() => this.tick(), tickMs);
@@ -294,15 +358,337 @@ export class Coordinator {
     return this.maxTaskRetries;
   }
 
-  /** Applies a changed maxTaskRetries at once (next failures use it); announces it when it changed. */
-  reconfigure(settings: { maxTaskRetries?: number }, actor: string): void {
-    const next = settings.maxTaskRetries;
-    if (next === undefined || next === this.maxTaskRetries) return;
-    this.maxTaskRetries = next;
-    this.opts.logger.info({ maxTaskRetries: next, actor }, 'coordinator reconfigured');
-    this.emitSafely(() =>
-      this.opts.events.emit('coord.reconfigured', { applied: { maxTaskRetries: next }, actor }),
+  /**
+   * Applies changed policy settings at once (limits, budgets, retries, staleness) and announces
+   * what changed with `coord.reconfigured`.
+   */
+  reconfigure(settings: Partial<PolicySettings>, actor: string): void {
+    const applied: Partial<PolicySettings> = {};
+    for (const key of POLICY_SETTING_KEYS) {
+      const next = settings[key];
+      if (next !== undefined && next !== this.policy[key]) applied[key] = next;
+    }
+    if (Object.keys(applied).length === 0) return;
+    this.policy = { ...this.policy, ...applied };
+    this.maxTaskRetries = this.policy.maxTaskRetries;
+    if (applied.coordMaxRequestsPerMinute !== undefined || applied.coordMaxTokensPerMinute !== undefined) {
+      const from = this.limiter.state().effective;
+      this.limiter.configure(rateLimitsOf(this.policy));
+      const to = this.limiter.state().effective;
+      this.emitSafely(() =>
+        this.opts.events.emit('coord.rate-adjusted', {
+          from,
+          to,
+          level: this.limiter.state().level,
+          reason: 'reconfigured',
+        }),
+      );
+    }
+    if (applied.coordGlobalBudgetUsd !== undefined || applied.coordPerWorkerBudgetUsd !== undefined) {
+      this.onBudgetSignals(this.budgets.configure(budgetLimitsOf(this.policy)));
+    }
+    this.opts.logger.info({ applied, actor }, 'coordinator reconfigured');
+    this.emitSafely(() => this.opts.events.emit('coord.reconfigured', { applied, actor }));
+    this.scheduleDispatch();
+  }
+
+  /** The settings in force. */
+  get policySettings(): Readonly<PolicySettings> {
+    return this.policy;
+  }
+
+  // ------------------------------------------------------------------ lifecycle and policies
+
+  state(): CoordState {
+    const rate = this.limiter.state();
+    const record = this.lifecycle.record;
+    const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+    return {
+      state: record.state,
+      ...(record.reason === undefined ? {} : { reason: record.reason }),
+      since: iso(record.since)!,
+      ...(record.deadline === undefined ? {} : { drainDeadline: iso(record.deadline)! }),
+      rate: {
+        configured: rate.configured,
+        effective: rate.effective,
+        level: rate.level,
+        requestsAvailable: Math.floor(rate.requestsAvailable),
+        tokensAvailable: Math.floor(rate.tokensAvailable),
+        limitErrorsInWindow: rate.limitErrorsInWindow,
+        ...(rate.lastAdjustedAt === undefined ? {} : { lastAdjustedAt: iso(rate.lastAdjustedAt)! }),
+      },
+      budgets: this.budgets.state(),
+      circuits: this.circuits.state().map((c) => ({
+        workerId: c.workerId,
+        state: c.state,
+        consecutiveFailures: c.consecutiveFailures,
+        ...(c.openedAt === undefined ? {} : { openedAt: iso(c.openedAt)! }),
+        ...(c.retryAt === undefined ? {} : { retryAt: iso(c.retryAt)! }),
+      })),
+      settings: {
+        maxTaskRetries: this.policy.maxTaskRetries,
+        staleTaskMinutes: this.policy.staleTaskMinutes,
+      },
+      counts: {
+        queued: this.table.counts.queued,
+        running: this.liveCount(),
+        blocked: this.table.counts.blocked,
+      },
+      meteredKinds: [...METERED_KINDS],
+    };
+  }
+
+  async drain(
+    timeoutSeconds: number | undefined,
+    reason: string | undefined,
+    actor: string,
+    traceId: string,
+  ) {
+    const before = this.lifecycle.state;
+    const events = this.lifecycle.drain(
+      actor,
+      reason ?? 'drain requested',
+      timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
     );
+    await this.lifecycleChanged(events, 'drained', before, traceId);
+    // Nothing running: the drain is over at once.
+    await this.settleLifecycle();
+    return this.state();
+  }
+
+  async pause(reason: string | undefined, actor: string, traceId: string) {
+    const before = this.lifecycle.state;
+    await this.lifecycleChanged(
+      this.lifecycle.pause(actor, reason ?? 'paused by an operator'),
+      'paused',
+      before,
+      traceId,
+    );
+    return this.state();
+  }
+
+  async resume(actor: string, traceId: string) {
+    if (this.budgets.globalExceeded()) {
+      const { global } = this.budgets.state();
+      throw new JoustingError(
+        'conflict',
+        `the global budget is exceeded (${global.spentUsd} of ${global.budgetUsd} USD spent); raise coordGlobalBudgetUsd first`,
+        { spentUsd: global.spentUsd, budgetUsd: global.budgetUsd },
+      );
+    }
+    const before = this.lifecycle.state;
+    await this.lifecycleChanged(this.lifecycle.resume(actor), 'resumed', before, traceId);
+    return this.state();
+  }
+
+  /** A worker asks before a provider call: one request from the limits, or how long to wait. */
+  grant(workerId: string): GrantReply {
+    this.requireWorker(workerId);
+    if (!this.lifecycle.dispatching) {
+      return { granted: false, waitMs: 1000, reason: `the coordinator is ${this.lifecycle.state}` };
+    }
+    const grant = this.limiter.grant();
+    return grant.granted
+      ? grant
+      : { granted: false, waitMs: Math.max(1, Math.ceil(grant.waitMs)), reason: 'rate limit' };
+  }
+
+  /** Tokens and cost of one provider call, counted against the limits and budgets at once. */
+  usage(workerId: string, taskId: string, attempt: number, cost: Cost): { ok: true } {
+    this.requireWorker(workerId);
+    this.table.liveAttempt(workerId, taskId, attempt);
+    const seen = this.reportedUsage.get(taskId);
+    const total =
+      seen && seen.attempt === attempt ? seen : { attempt, usd: 0, inputTokens: 0, outputTokens: 0 };
+    total.usd += cost.usd;
+    total.inputTokens += cost.inputTokens;
+    total.outputTokens += cost.outputTokens;
+    this.reportedUsage.set(taskId, total);
+    this.lastActivity.set(taskId, Date.now());
+    this.spend(workerId, cost);
+    return { ok: true };
+  }
+
+  async requeue(id: string, actor: string, traceId: string) {
+    const { task, change } = this.table.requeue(id);
+    await this.commit(change);
+    await this.record(actor, 'requeued', id, {
+      before: { status: 'blocked' },
+      after: { status: task.status },
+      traceId,
+    });
+    return toTask(task);
+  }
+
+  // ------------------------------------------------------------------ bulk actions
+
+  async bulkCancel(selection: BulkSelection, reason: string | undefined, actor: string, traceId: string) {
+    const canceledHere = new Set<string>();
+    return this.bulk('cancel', selection, actor, traceId, (task) => {
+      if (task.status === 'canceled' && canceledHere.has(task.id)) return undefined;
+      const { cascaded, change } = this.table.cancel(task.id, reason);
+      for (const c of cascaded) canceledHere.add(c.id);
+      return change;
+    });
+  }
+
+  async bulkRetry(selection: BulkSelection, actor: string, traceId: string) {
+    return this.bulk('retry', selection, actor, traceId, (task) => this.table.retry(task.id, actor).change);
+  }
+
+  async bulkReprioritize(selection: BulkSelection, priority: number, actor: string, traceId: string) {
+    return this.bulk('reprioritize', selection, actor, traceId, (task) => {
+      if (!['pending', 'queued', 'assigned', 'blocked'].includes(task.status)) {
+        throw new JoustingError(
+          'conflict',
+          `task ${task.id} is ${task.status}; only a task that has not started can change priority`,
+        );
+      }
+      return this.table.update(task.id, { priority }).change;
+    });
+  }
+
+  /**
+   * Applies one action per selected task, in creation order (dependencies before dependents), each
+   * validated on its own: refusals are listed, everything done is journaled in one write.
+   */
+  private async bulk(
+    action: 'cancel' | 'retry' | 'reprioritize',
+    selection: BulkSelection,
+    actor: string,
+    traceId: string,
+    apply: (task: TaskRecord) => Change | undefined,
+  ): Promise<BulkResult> {
+    const refused: BulkResult['refused'] = [];
+    let tasks: TaskRecord[];
+    if (selection.ids) {
+      tasks = [];
+      for (const id of new Set(selection.ids)) {
+        const task = this.table.get(id);
+        if (task) tasks.push(task);
+        else refused.push({ id, code: 'not_found', message: `task ${id} not found` });
+      }
+      tasks.sort((a, b) => a.order - b.order);
+    } else {
+      const matches = taskMatcher(selection.filter ?? {});
+      tasks = [];
+      for (const task of this.table.ordered) {
+        if (!matches(task)) continue;
+        if (tasks.length >= MAX_BULK_MATCH) {
+          throw new JoustingError(
+            'validation_failed',
+            `the filter matches more than ${MAX_BULK_MATCH} tasks; narrow it`,
+            { fields: [{ field: 'selection.filter', message: `matches more than ${MAX_BULK_MATCH} tasks` }] },
+          );
+        }
+        tasks.push(task);
+      }
+    }
+    const merged: Change = { ops: [], aborts: [] };
+    const done: string[] = [];
+    for (const task of tasks) {
+      try {
+        const change = apply(task);
+        if (change) {
+          this.afterChange(change);
+          merged.ops.push(...change.ops);
+          merged.aborts.push(...change.aborts);
+        }
+        done.push(task.id);
+      } catch (err) {
+        if (!(err instanceof JoustingError)) throw err;
+        refused.push({ id: task.id, code: err.code, message: err.message });
+      }
+    }
+    await this.journal.append(merged.ops);
+    this.sendAborts(merged);
+    const result: BulkResult = {
+      done,
+      refused,
+      matched: tasks.length + refused.filter((r) => r.code === 'not_found').length,
+    };
+    await this.record(actor, `bulk-${action}`, `${done.length} tasks`, {
+      after: { done: done.length, refused: refused.length, ids: done.slice(0, 100) },
+      traceId,
+    });
+    this.emitSafely(() =>
+      this.opts.events.emit('coord.bulk-applied', {
+        action,
+        done: done.length,
+        refused: refused.length,
+        actor,
+      }),
+    );
+    return result;
+  }
+
+  // ------------------------------------------------------------------ templates
+
+  listTemplates() {
+    return this.templates.list().then((items) => ({ items }));
+  }
+
+  getTemplate(name: string) {
+    return this.templates.get(name);
+  }
+
+  async saveTemplate(
+    input: z.output<typeof TemplateInput>,
+    actor: string,
+    traceId: string,
+  ): Promise<Template> {
+    const tasks = input.tasks ?? this.templateTasksFrom(input.fromTasks ?? []);
+    const { fromTasks: _from, tasks: _tasks, ...rest } = input;
+    const template = await this.templates.save({ ...rest, tasks }, actor);
+    await this.record(actor, 'template-saved', template.name, {
+      after: { tasks: template.tasks.length, variables: template.variables.map((v) => v.name) },
+      traceId,
+    });
+    this.emitSafely(() => this.opts.events.emit('coord.template-saved', { name: template.name, actor }));
+    return template;
+  }
+
+  async deleteTemplate(name: string, actor: string, traceId: string) {
+    await this.templates.delete(name);
+    await this.record(actor, 'template-deleted', name, { traceId });
+    this.emitSafely(() => this.opts.events.emit('coord.template-deleted', { name, actor }));
+    return { name, deleted: true as const };
+  }
+
+  async instantiateTemplate(
+    name: string,
+    request: { values: Record<string, string>; priority?: number; labels?: string[] },
+    actor: string,
+    traceId: string,
+  ) {
+    const template = await this.templates.get(name);
+    const tasks = instantiate(template, request, () => newId(), 'request.');
+    const created = await this.create(tasks, { actor, traceId, batch: true });
+    return { template: template.name, tasks: created.tasks };
+  }
+
+  /** Existing tasks as template members: local ids t1…tn, deps among them rewritten. */
+  private templateTasksFrom(ids: string[]): TemplateTask[] {
+    const issues: Array<{ field: string; message: string }> = [];
+    const local = new Map<string, string>();
+    ids.forEach((id, i) => {
+      if (!this.table.get(id)) issues.push({ field: `fromTasks.${i}`, message: `task ${id} not found` });
+      local.set(id, `t${i + 1}`);
+    });
+    if (issues.length) throw JoustingError.validation(issues);
+    return ids.map((id) => {
+      const t = this.table.get(id)!;
+      return {
+        id: local.get(id)!,
+        title: t.title,
+        description: t.description,
+        kind: t.kind,
+        payload: JSON.parse(t.payloadJson) as Record<string, unknown>,
+        priority: t.priority,
+        labels: [...t.labels],
+        deps: t.deps.map((d) => local.get(d) ?? d),
+      };
+    });
   }
 
   deadLetters(filter: DeadLetterFilter & { limit: number; offset: number }) {
@@ -443,9 +829,13 @@ export class Coordinator {
         switch (report.type) {
           case 'started':
             change = this.table.started(workerId, taskId, attempt);
+            this.lastActivity.set(taskId, Date.now());
             break;
           case 'heartbeat': {
             this.table.liveAttempt(workerId, taskId, attempt);
+            // A bare heartbeat keeps the lease; only progress or output count as activity.
+            if (report.progress !== undefined || report.output?.length)
+              this.lastActivity.set(taskId, Date.now());
             if (report.progress !== undefined) this.progress.set(taskId, report.progress);
             if (report.output?.length) {
               const entry = output.get(taskId) ?? { attempt, lines: [] };
@@ -457,6 +847,8 @@ export class Coordinator {
           }
           case 'completed':
             change = this.table.completed(workerId, taskId, attempt, report.result, report.cost);
+            this.attemptEnded(workerId, taskId, attempt, report.cost);
+            this.onCircuit(this.circuits.recordSuccess(workerId));
             break;
           case 'failed':
             change = this.table.failed(
@@ -467,6 +859,13 @@ export class Coordinator {
               report.message,
               report.cost,
             );
+            this.attemptEnded(workerId, taskId, attempt, report.cost);
+            this.onCircuit(
+              this.circuits.recordFailure(workerId, report.errorClass, {
+                inputError: report.errorClass === 'fatal',
+              }),
+            );
+            if (report.errorClass === 'limit') this.onRateAdjusted(this.limiter.recordLimitError());
             break;
           case 'released':
             change = this.table.released(workerId, taskId, attempt, report.reason);
@@ -527,6 +926,8 @@ export class Coordinator {
           this.leases.release(op.id);
           this.liveOutput.delete(op.id);
           this.progress.delete(op.id);
+          this.lastActivity.delete(op.id);
+          this.reportedUsage.delete(op.id);
           wake = true;
         }
         if (op.to === 'queued') wake = true;
@@ -567,11 +968,24 @@ export class Coordinator {
     const free = worker.capacity - this.table.tasksOf(worker.id).size;
     const n = Math.min(max, free);
     if (n <= 0 || this.table.ready.size === 0) return undefined;
-    const { tasks, change } = this.table.claim(worker, n);
+    // Not dispatching, over its budget, or its circuit open: the worker's claim waits.
+    if (!this.lifecycle.dispatching || !this.budgets.workerAllowed(worker.id)) return undefined;
+    if (!this.circuits.allows(worker.id)) return undefined;
+    const trial = this.circuits.isHalfOpen(worker.id);
+    const { tasks, change } = this.table.claim(worker, trial ? 1 : n, this.admitMetered);
     if (tasks.length === 0) return undefined;
+    if (trial) this.circuits.noteDispatch(worker.id);
     const reply = { tasks: tasks.map((t) => this.claimed(t)) };
     return this.commit(change).then(() => reply);
   }
+
+  /** Metered kinds take one request from the rate limits; the rest pass. */
+  private readonly admitMetered = (task: TaskRecord): boolean => {
+    if (!METERED.has(task.kind)) return true;
+    if (!this.limiter.canDispatch()) return false;
+    this.limiter.takeDispatch();
+    return true;
+  };
 
   private claimed(task: TaskRecord): ClaimedTask {
     return {
@@ -652,6 +1066,11 @@ export class Coordinator {
       }
     }
     for (const worker of this.workers.takeTimedOut()) this.workerLeft(worker, 'timeout');
+    this.onRateAdjusted(this.limiter.tick());
+    this.blockStale();
+    void this.settleLifecycle().catch((err) => this.opts.logger.error({ err }, 'could not settle the drain'));
+    // Limits refill, circuits turn half-open: claims that wait may get work now.
+    if (this.waiters.length > 0 && this.table.ready.size > 0) this.scheduleDispatch();
     if (this.journal.committedOps - this.opsAtLastSnapshot > this.opts.snapshotEveryOps) void this.snapshot();
   }
 
@@ -683,6 +1102,194 @@ export class Coordinator {
       connectedAt: new Date(w.connectedAt).toISOString(),
       lastSeenAt: new Date(w.lastSeenAt).toISOString(),
     };
+  }
+
+  private async startPolicies(): Promise<void> {
+    const costs: Array<{ workerId: string } & Cost> = [];
+    for (const task of this.table.ordered) {
+      for (const attempt of task.attempts ?? []) {
+        if (attempt.cost) costs.push({ workerId: attempt.workerId, ...attempt.cost });
+      }
+    }
+    this.budgets.restore(costs);
+    const now = Date.now();
+    for (const task of this.table.ordered) if (task.status === 'running') this.lastActivity.set(task.id, now);
+    const stored = LifecycleRecord.safeParse(await this.opts.store.readLifecycle());
+    this.lifecycle = new Lifecycle(stored.success ? stored.data : undefined);
+    this.templates = new TemplateStore(this.opts.store.templates);
+    if (this.budgets.globalExceeded() && this.lifecycle.dispatching) {
+      await this.lifecycleChanged(
+        this.lifecycle.drain('system', 'global budget exceeded', undefined, 'budget'),
+        'drained',
+        'running',
+      );
+    }
+    this.emitSafely(() =>
+      this.opts.events.emit('coord.started', { state: this.lifecycle.state, actor: 'system' }),
+    );
+  }
+
+  private liveCount(): number {
+    return this.table.counts.assigned + this.table.counts.running;
+  }
+
+  /** Persists the lifecycle, announces it, audits it; wakes claims when dispatch resumes. */
+  private async lifecycleChanged(
+    events: LifecycleEvent[],
+    action: string,
+    before: string,
+    traceId?: string,
+  ): Promise<void> {
+    if (events.length === 0) return;
+    await this.opts.store.writeLifecycle(this.lifecycle.record);
+    for (const event of events) {
+      const at = (ms: number | undefined) =>
+        ms === undefined ? {} : { deadline: new Date(ms).toISOString() };
+      this.emitSafely(() => {
+        if (event.type === 'coord.started') {
+          return this.opts.events.emit('coord.started', { state: this.lifecycle.state, actor: event.actor });
+        }
+        if (event.type === 'coord.draining') {
+          return this.opts.events.emit('coord.draining', {
+            reason: event.reason,
+            actor: event.actor,
+            running: this.liveCount(),
+            ...at(event.deadline),
+          });
+        }
+        return this.opts.events.emit('coord.paused', { reason: event.reason, actor: event.actor });
+      });
+    }
+    const record = this.lifecycle.record;
+    this.opts.logger.info(
+      { state: record.state, reason: record.reason, actor: record.actor },
+      'coordinator lifecycle',
+    );
+    await this.record(record.actor, action, 'coordinator', {
+      before: { state: before },
+      after: { state: record.state, reason: record.reason },
+      ...(traceId === undefined ? {} : { traceId }),
+    });
+    if (this.lifecycle.dispatching) this.scheduleDispatch();
+  }
+
+  /** Ends a drain once nothing runs; at its deadline, what still runs goes back to the queue. */
+  private async settleLifecycle(): Promise<void> {
+    if (this.lifecycle.state !== 'draining') return;
+    const { events, overdue } = this.lifecycle.settle(this.liveCount());
+    if (overdue) {
+      const { change } = this.table.releaseLive('the coordinator drain timed out');
+      await this.commit(change);
+    }
+    await this.lifecycleChanged(events, 'drain-finished', 'draining');
+  }
+
+  /** Running tasks without progress for staleTaskMinutes become blocked. */
+  private blockStale(): void {
+    const staleMs = this.policy.staleTaskMinutes * 60_000;
+    const now = Date.now();
+    if (staleMs <= 0 || now - this.lastStaleCheck < (this.opts.staleCheckMs ?? 5000)) return;
+    this.lastStaleCheck = now;
+    const running = [...this.lastActivity].map(([id, lastActivityAt]) => ({ id, lastActivityAt }));
+    const merged: Change = { ops: [], aborts: [] };
+    for (const id of findStale(running, staleMs, now)) {
+      const task = this.table.get(id);
+      const attempt = task?.currentAttempt;
+      if (!task || !attempt) continue;
+      const reason = `no progress for ${this.policy.staleTaskMinutes} min on worker ${attempt.workerId}`;
+      const change = this.table.block(id, attempt.number, reason);
+      if (change.ops.length === 0) continue;
+      this.afterChange(change);
+      merged.ops.push(...change.ops);
+      merged.aborts.push(...change.aborts);
+      this.emitSafely(() =>
+        this.opts.events.emit('coord.task-blocked', {
+          id,
+          attempt: attempt.number,
+          reason,
+          workerId: attempt.workerId,
+        }),
+      );
+    }
+    if (merged.ops.length === 0) return;
+    this.opts.logger.warn({ tasks: merged.aborts.length }, 'stale tasks blocked');
+    this.commit(merged).catch((err) => this.opts.logger.error({ err }, 'could not store blocked tasks'));
+  }
+
+  /** Final cost of an attempt: what usage reports did not count yet goes to limits and budgets. */
+  private attemptEnded(workerId: string, taskId: string, attempt: number, cost: Cost | undefined): void {
+    const seen = this.reportedUsage.get(taskId);
+    const already = seen?.attempt === attempt ? seen : undefined;
+    this.reportedUsage.delete(taskId);
+    if (!cost) return;
+    const rest = {
+      usd: Math.max(0, cost.usd - (already?.usd ?? 0)),
+      inputTokens: Math.max(0, cost.inputTokens - (already?.inputTokens ?? 0)),
+      outputTokens: Math.max(0, cost.outputTokens - (already?.outputTokens ?? 0)),
+    };
+    if (rest.usd > 0 || rest.inputTokens > 0 || rest.outputTokens > 0) this.spend(workerId, rest);
+  }
+
+  private spend(workerId: string, cost: Cost): void {
+    const tokens = cost.inputTokens + cost.outputTokens;
+    if (tokens > 0) this.limiter.recordTokens(tokens);
+    if (cost.usd > 0 || tokens > 0) this.onBudgetSignals(this.budgets.record(workerId, cost));
+  }
+
+  private onBudgetSignals(signals: BudgetSignal[]): void {
+    for (const signal of signals) {
+      const data = {
+        scope: signal.scope,
+        ...(signal.workerId === undefined ? {} : { workerId: signal.workerId }),
+        spentUsd: signal.spentUsd,
+        budgetUsd: signal.budgetUsd,
+        percent: signal.percent,
+      };
+      if (signal.kind === 'warning')
+        this.emitSafely(() => this.opts.events.emit('coord.budget-warning', data));
+      if (signal.kind === 'exceeded')
+        this.emitSafely(() => this.opts.events.emit('coord.budget-exceeded', data));
+      if (signal.scope !== 'global') continue;
+      const lifecycle =
+        signal.kind === 'exceeded'
+          ? this.lifecycle.drain('system', 'global budget exceeded', undefined, 'budget')
+          : signal.kind === 'cleared'
+            ? this.lifecycle.budgetCleared()
+            : [];
+      const before = this.lifecycle.state;
+      void this.lifecycleChanged(lifecycle, signal.kind === 'exceeded' ? 'drained' : 'resumed', before).catch(
+        (err) => this.opts.logger.error({ err }, 'could not store the lifecycle'),
+      );
+    }
+  }
+
+  private onCircuit(transition: CircuitTransition | undefined): void {
+    if (!transition) return;
+    this.opts.logger.warn(transition, 'worker circuit changed');
+    if (transition.to === 'open') {
+      this.emitSafely(() =>
+        this.opts.events.emit('coord.circuit-opened', {
+          workerId: transition.workerId,
+          consecutiveFailures: transition.consecutiveFailures,
+          retryAt: new Date(transition.retryAt ?? Date.now()).toISOString(),
+        }),
+      );
+    } else if (transition.to === 'closed') {
+      this.emitSafely(() => this.opts.events.emit('coord.circuit-closed', { workerId: transition.workerId }));
+    }
+  }
+
+  private onRateAdjusted(adjustment: RateAdjustment | undefined): void {
+    if (!adjustment) return;
+    this.opts.logger.warn(adjustment, 'rate limits adjusted');
+    this.emitSafely(() =>
+      this.opts.events.emit('coord.rate-adjusted', {
+        from: adjustment.from,
+        to: adjustment.to,
+        level: adjustment.level,
+        reason: adjustment.reason,
+      }),
+    );
   }
 
   /** Publishes the events of stored journal parts, ids derived from the journal position. */
@@ -855,3 +1462,15 @@ function pickPatchFields(t: TaskRecord) {
 const SNAPSHOT_SLICE_MS = 4;
 
 const traceIdFor = (seed: string) => createHash('sha256').update(seed).digest('hex').slice(0, 32);
+
+function pickPolicy(settings: PolicySettings): PolicySettings {
+  return Object.fromEntries(POLICY_SETTING_KEYS.map((k) => [k, settings[k]])) as unknown as PolicySettings;
+}
+const rateLimitsOf = (p: PolicySettings) => ({
+  requestsPerMinute: p.coordMaxRequestsPerMinute,
+  tokensPerMinute: p.coordMaxTokensPerMinute,
+});
+const budgetLimitsOf = (p: PolicySettings) => ({
+  globalUsd: p.coordGlobalBudgetUsd,
+  perWorkerUsd: p.coordPerWorkerBudgetUsd,
+});

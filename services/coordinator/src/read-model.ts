@@ -25,14 +25,13 @@ export function progressOf(table: TaskTable): Progress {
   };
 }
 
-export function listTasks(
-  table: TaskTable,
-  filter: z.output<typeof TaskFilter>,
-): { items: TaskSummary[]; total: number; limit: number; offset: number; hasMore: boolean } {
-  const { limit, offset } = filter;
+/** The test of a task filter (status, kind, label, text), without paging. */
+export function taskMatcher(
+  filter: Pick<z.output<typeof TaskFilter>, 'status' | 'kind' | 'label' | 'q'>,
+): (t: TaskRecord) => boolean {
   const statuses = filter.status?.length ? new Set(filter.status) : undefined;
   const q = filter.q?.toLowerCase();
-  const matches = (t: TaskRecord) =>
+  return (t) =>
     (!statuses || statuses.has(t.status)) &&
     (filter.kind === undefined || t.kind === filter.kind) &&
     (filter.label === undefined || t.labels.includes(filter.label)) &&
@@ -40,6 +39,16 @@ export function listTasks(
       t.id.toLowerCase().includes(q) ||
       t.title.toLowerCase().includes(q) ||
       t.description.toLowerCase().includes(q));
+}
+
+export function listTasks(
+  table: TaskTable,
+  filter: z.output<typeof TaskFilter>,
+): { items: TaskSummary[]; total: number; limit: number; offset: number; hasMore: boolean } {
+  const { limit, offset } = filter;
+  const statuses = filter.status?.length ? new Set(filter.status) : undefined;
+  const q = filter.q?.toLowerCase();
+  const matches = taskMatcher(filter);
   const items: TaskSummary[] = [];
   const all = table.ordered;
   let total = 0;

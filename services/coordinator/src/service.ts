@@ -9,14 +9,16 @@ import {
 } from '@jousting/bus';
 import {
   coordCommands,
+  coordPolicyCommands,
   DEFAULT_SETTINGS,
   EVENT_DATA,
   settingsCommands,
   WORKER_TOKEN_HEADER,
   workerCommands,
+  workerPolicyCommands,
 } from '@jousting/contracts';
 import { z } from 'zod';
-import { Coordinator } from './coordinator.js';
+import { Coordinator, type PolicySettings } from './coordinator.js';
 import { DEFAULT_BACKOFF } from './retry-policy.js';
 import { CoordinatorStore } from './store.js';
 import { loadWorkerToken, workerTokenCheck } from './worker-token.js';
@@ -38,6 +40,12 @@ export const CoordinatorConfig = z.object({
   COORD_RETRY_BASE_MS: z.coerce.number().int().min(1).default(DEFAULT_BACKOFF.baseMs),
   /** Longest wait between retries (before ±20 % jitter). */
   COORD_RETRY_MAX_MS: z.coerce.number().int().min(1).default(DEFAULT_BACKOFF.maxMs),
+  /** How long a worker whose last attempts failed is skipped before a trial task. */
+  COORD_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(1).default(30_000),
+  /** Consecutive failed attempts that open a worker's circuit. */
+  COORD_CIRCUIT_FAILURES: z.coerce.number().int().min(1).max(1000).default(3),
+  /** How often running tasks are checked against staleTaskMinutes. */
+  COORD_STALE_CHECK_MS: z.coerce.number().int().min(10).default(5000),
 });
 
 export interface CoordinatorServiceOptions {
@@ -68,7 +76,7 @@ export function createCoordinatorService(
       );
       // Settings changes apply without a restart. Subscribed before the settings are read, so a
       // change in between is not lost; one made while we are down is read at the next start.
-      let changed: { maxTaskRetries: number; actor: string } | undefined;
+      let changed: { settings: PolicySettings; actor: string } | undefined;
       let running: Coordinator | undefined;
       const settingsChanged = subscribeEvents(
         ctx.nc,
@@ -78,13 +86,19 @@ export function createCoordinatorService(
           if (!data.success) return;
           const { settings, actor } = data.data;
           if (running) running.reconfigure(settings, actor);
-          else changed = { maxTaskRetries: settings.maxTaskRetries, actor };
+          else changed = { settings, actor };
         },
         logger,
       );
-      const maxTaskRetries = await readMaxTaskRetries(ctx.nc, logger);
+      const settings = await readPolicySettings(ctx.nc, logger);
       const coordinator = new Coordinator({
-        maxTaskRetries,
+        maxTaskRetries: settings.maxTaskRetries,
+        settings,
+        circuit: {
+          coolDownMs: config.COORD_CIRCUIT_COOLDOWN_MS,
+          failureThreshold: config.COORD_CIRCUIT_FAILURES,
+        },
+        staleCheckMs: config.COORD_STALE_CHECK_MS,
         backoff: {
           ...DEFAULT_BACKOFF,
           baseMs: config.COORD_RETRY_BASE_MS,
@@ -117,7 +131,7 @@ export function createCoordinatorService(
         throw err;
       }
       running = coordinator;
-      if (changed) coordinator.reconfigure({ maxTaskRetries: changed.maxTaskRetries }, changed.actor);
+      if (changed) coordinator.reconfigure(changed.settings, changed.actor);
       opts.onStarted?.(coordinator);
       const worker = (ctx: HandlerContext) => checkToken(ctx.header(WORKER_TOKEN_HEADER));
       const c = coordinator;
@@ -183,6 +197,59 @@ export function createCoordinatorService(
             c.dismissDeadLetter(req.id, req.reason, req.actor, req.traceId ?? ctx.traceId),
           ),
 
+          endpoint(coordPolicyCommands.state, async () => c.state()),
+          endpoint(coordPolicyCommands.drain, (req, ctx) =>
+            c.drain(req.timeoutSeconds, req.reason, req.actor, req.traceId ?? ctx.traceId),
+          ),
+          endpoint(coordPolicyCommands.pause, (req, ctx) =>
+            c.pause(req.reason, req.actor, req.traceId ?? ctx.traceId),
+          ),
+          endpoint(coordPolicyCommands.resume, (req, ctx) => c.resume(req.actor, req.traceId ?? ctx.traceId)),
+          endpoint(coordPolicyCommands.requeue, (req, ctx) =>
+            c.requeue(req.id, req.actor, req.traceId ?? ctx.traceId),
+          ),
+          endpoint(coordPolicyCommands.bulkCancel, (req, ctx) =>
+            c.bulkCancel(req.selection, req.reason, req.actor, req.traceId ?? ctx.traceId),
+          ),
+          endpoint(coordPolicyCommands.bulkRetry, (req, ctx) =>
+            c.bulkRetry(req.selection, req.actor, req.traceId ?? ctx.traceId),
+          ),
+          endpoint(coordPolicyCommands.bulkReprioritize, (req, ctx) =>
+            c.bulkReprioritize(req.selection, req.priority, req.actor, req.traceId ?? ctx.traceId),
+          ),
+          endpoint(coordPolicyCommands.templateList, () => c.listTemplates()),
+          endpoint(coordPolicyCommands.templateGet, (req) => c.getTemplate(req.name)),
+          endpoint(coordPolicyCommands.templateSave, (req, ctx) =>
+            c.saveTemplate(req.template, req.actor, req.traceId ?? ctx.traceId),
+          ),
+          endpoint(coordPolicyCommands.templateDelete, (req, ctx) =>
+            c.deleteTemplate(req.name, req.actor, req.traceId ?? ctx.traceId),
+          ),
+          endpoint(coordPolicyCommands.templateInstantiate, (req, ctx) =>
+            c.instantiateTemplate(
+              req.name,
+              {
+                values: req.request.values,
+                ...(req.request.priority === undefined ? {} : { priority: req.request.priority }),
+                ...(req.request.labels === undefined ? {} : { labels: req.request.labels }),
+              },
+              req.actor,
+              req.traceId ?? ctx.traceId,
+            ),
+          ),
+          endpoint(workerPolicyCommands.grant, async (req, ctx) => {
+            worker(ctx);
+            return c.grant(req.workerId);
+          }),
+          endpoint(workerPolicyCommands.usage, async (req, ctx) => {
+            worker(ctx);
+            return c.usage(req.workerId, req.taskId, req.attempt, {
+              usd: req.usd,
+              inputTokens: req.inputTokens,
+              outputTokens: req.outputTokens,
+            });
+          }),
+
           endpoint(workerCommands.hello, async (req, ctx) => {
             worker(ctx);
             return c.hello(req);
@@ -220,16 +287,16 @@ export function createCoordinatorService(
 
 export const coordinatorService = createCoordinatorService();
 
-/** maxTaskRetries from the settings service; its default when the service does not answer. */
-async function readMaxTaskRetries(nc: NatsConnection, logger: Logger): Promise<number> {
+/** The policy settings from the settings service; their defaults when it does not answer. */
+async function readPolicySettings(nc: NatsConnection, logger: Logger): Promise<PolicySettings> {
   try {
     const { settings } = await callCommand(nc, settingsCommands.get, {}, { timeoutMs: 2000 });
-    return settings.maxTaskRetries;
+    return settings;
   } catch (err) {
     logger.warn(
-      { err, maxTaskRetries: DEFAULT_SETTINGS.maxTaskRetries },
-      'settings service did not answer; using the default retry limit until settings change',
+      { err },
+      'settings service did not answer; using default policy settings until settings change',
     );
-    return DEFAULT_SETTINGS.maxTaskRetries;
+    return DEFAULT_SETTINGS;
   }
 }

@@ -1,6 +1,12 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
-import { ensureStream, isNotFound, type StreamSpec } from '@jousting/bus';
+import { decodeJson, ensureStream, isNotFound, type KV, openKv, type StreamSpec } from '@jousting/bus';
+
+/** KV buckets of the coordinator: its lifecycle state and the task templates. */
+export const COORD_STATE_BUCKET = 'coord-state';
+export const COORD_TEMPLATES_BUCKET = 'coord-templates';
+const LIFECYCLE_KEY = 'lifecycle';
+
 import { STREAMS } from '@jousting/contracts';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { JournalPart, JournalTransport } from './journal.js';
@@ -75,11 +81,26 @@ export class CoordinatorStore {
   private constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
+    private readonly state: KV,
+    readonly templates: KV,
   ) {}
 
   static async open(js: JetStreamClient, jsm: JetStreamManager): Promise<CoordinatorStore> {
     for (const spec of Object.values(COORD_STREAMS)) await ensureStream(jsm, spec);
-    return new CoordinatorStore(js, jsm);
+    const [state, templates] = await Promise.all([
+      openKv(js, COORD_STATE_BUCKET, { description: 'Coordinator lifecycle (running, draining, paused)' }),
+      openKv(js, COORD_TEMPLATES_BUCKET, { description: 'Task templates, one key per name' }),
+    ]);
+    return new CoordinatorStore(js, jsm, state, templates);
+  }
+
+  /** The lifecycle record stored at the last change, if any. */
+  async readLifecycle(): Promise<unknown> {
+    return decodeJson(await this.state.get(LIFECYCLE_KEY));
+  }
+
+  async writeLifecycle(record: unknown): Promise<void> {
+    await this.state.put(LIFECYCLE_KEY, JSON.stringify(record));
   }
 
   // ------------------------------------------------------------ journal

@@ -418,13 +418,28 @@ export class TaskTable {
   // ---------------------------------------------------------------- worker protocol
 
   /** Assigns up to `max` ready tasks the worker can run, best first. */
-  claim(worker: WorkerMatch & { id: string }, max: number): { tasks: TaskRecord[]; change: Change } {
+  /**
+   * Assigns up to `max` ready tasks to a worker, best first. `admit` may refuse a task (a rate
+   * limit): its kind is then skipped for the rest of this claim, so other kinds still go.
+   */
+  claim(
+    worker: WorkerMatch & { id: string },
+    max: number,
+    admit?: (task: TaskRecord) => boolean,
+  ): { tasks: TaskRecord[]; change: Change } {
     const change = emptyChange();
     const tasks: TaskRecord[] = [];
     const at = this.now();
+    let match: WorkerMatch = worker;
     while (tasks.length < max) {
-      const task = this.ready.peekFor(worker);
+      const task = this.ready.peekFor(match);
       if (!task) break;
+      if (admit && !admit(task)) {
+        const kinds = match.kinds.filter((k) => k !== task.kind);
+        if (kinds.length === 0) break;
+        match = { kinds, labels: match.labels };
+        continue;
+      }
       const number = (task.attempts?.length ?? 0) + 1;
       this.emit(change, {
         o: 'st',
@@ -576,6 +591,54 @@ export class TaskTable {
     return change;
   }
 
+  /**
+   * A running task made no progress for too long: it is blocked for an operator (requeue or
+   * cancel) and its worker is told to stop the attempt.
+   */
+  block(taskId: string, attempt: number, reason: string): Change {
+    const change = emptyChange();
+    const task = this.tasks.get(taskId);
+    if (task?.status !== 'running' || task.currentAttempt?.number !== attempt) return change;
+    const workerId = task.currentAttempt.workerId;
+    change.aborts.push({ workerId, taskId, attempt, reason });
+    this.emit(change, {
+      o: 'st',
+      at: this.now(),
+      id: taskId,
+      from: 'running',
+      to: 'blocked',
+      w: workerId,
+      a: attempt,
+      out: 'blocked',
+      reason,
+    });
+    return change;
+  }
+
+  /** An operator puts a blocked task back: queued (or pending) for a new attempt. */
+  requeue(id: string): { task: TaskRecord; change: Change } {
+    const task = this.mustGet(id);
+    if (task.status !== 'blocked') {
+      throw new JoustingError(
+        'conflict',
+        `task ${id} is ${task.status}; only a blocked task can be requeued (${task.status} → queued is not allowed)`,
+        { id, from: task.status, to: 'queued' },
+      );
+    }
+    const change = emptyChange();
+    const to = task.unmet === 0 ? 'queued' : 'pending';
+    const op: StatusOp = {
+      o: 'st',
+      at: this.now(),
+      id,
+      from: 'blocked',
+      to,
+      reason: 'requeued by an operator',
+    };
+    this.emit(change, op);
+    return { task, change };
+  }
+
   /** The lease of an attempt ran out: the task goes back to the queue and the attempt is lost. */
   expireLease(taskId: string, attempt: number, workerId: string): Change {
     const change = emptyChange();
@@ -590,6 +653,19 @@ export class TaskTable {
     }
     this.takeBack(change, task, 'queued', 'lost', `lease expired: worker ${workerId} stopped reporting`);
     return change;
+  }
+
+  /** Every assigned or running task goes back to the queue and its worker is told to stop it. */
+  releaseLive(reason: string): { ids: string[]; change: Change } {
+    const change = emptyChange();
+    const ids: string[] = [];
+    for (const workerId of [...this.byWorker.keys()]) {
+      for (const task of [...this.tasksOf(workerId)]) {
+        this.takeBack(change, task, 'queued', 'released', reason);
+        ids.push(task.id);
+      }
+    }
+    return { ids, change };
   }
 
   /** A leaving worker gives back everything it holds. */

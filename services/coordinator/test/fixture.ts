@@ -36,6 +36,8 @@ export async function startTestCoordinator(opts: {
         JOUSTING_WORKER_TOKEN: WORKER_TOKEN,
         COORD_SNAPSHOT_INTERVAL_MS: '3600000',
         COORD_SNAPSHOT_ON_STOP: 'false',
+        // Tests that fail attempts on purpose must not trip the circuit breaker unless they mean to.
+        COORD_CIRCUIT_FAILURES: '1000',
         ...opts.env,
       },
       logger,

@@ -4,12 +4,15 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { type Auth, actorOf, sessionOf } from './auth.js';
 import { mountCatalogRoutes, type RouteHandlers } from './catalog-routes.js';
+import { coordRouteHandlers } from './coord-routes.js';
 import { deadLetterRouteHandlers } from './dead-letter-routes.js';
 import { renderDocsPage } from './docs-page.js';
 import { errorResponse, notFoundResponse, withPlainFieldNames } from './errors.js';
 import type { GatewayEnv } from './http-env.js';
+import { notifyRouteHandlers } from './notify-routes.js';
 import { checkReadiness, type ReadinessOptions } from './readiness.js';
 import { requestLogger } from './request-log.js';
+import { secretRouteHandlers } from './secret-routes.js';
 import type { SseFeed } from './sse.js';
 import { serveUi } from './static-ui.js';
 import { taskRouteHandlers } from './task-routes.js';
@@ -121,6 +124,9 @@ function routeHandlers(deps: GatewayDeps): RouteHandlers {
 
     ...taskRouteHandlers(nc, call),
     ...deadLetterRouteHandlers(nc, call),
+    ...secretRouteHandlers(nc, call),
+    ...coordRouteHandlers(nc, call),
+    ...notifyRouteHandlers(nc, call),
 
     events: ({ c, query }) => deps.sse.respond(c, query),
 

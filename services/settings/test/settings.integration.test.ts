@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   callCommand,
   createLogger,
@@ -31,7 +34,11 @@ let eventSub: Subscription;
 let audit: AuditEntry[];
 let auditSub: Subscription;
 
-const start = () => startService(settingsService, { env: { NATS_URL: nats.url }, logger });
+// The vault's key file goes to a temporary data dir, never into the repository.
+const dataDir = mkdtempSync(join(tmpdir(), 'settings-test-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const start = () =>
+  startService(settingsService, { env: { NATS_URL: nats.url, JOUSTING_DATA_DIR: dataDir }, logger });
 
 /** Waits until `predicate` holds, checking as events arrive. */
 async function until(predicate: () => boolean, what: string, timeoutMs = 5000) {

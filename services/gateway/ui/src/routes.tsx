@@ -1,11 +1,16 @@
 import { type ComponentType, lazy } from 'react';
 import type { IconName } from './components/icons';
+import { CoordinationPage } from './pages/coordination';
 import { DeadLettersPage } from './pages/dead-letters';
 import { EventsPage } from './pages/events';
+import { NotificationsPage } from './pages/notifications';
 import { OverviewPage } from './pages/overview';
+import { SecretsPage } from './pages/secrets';
 import { SettingsPage } from './pages/settings';
 import { TaskDetailPage } from './pages/task-detail';
 import { TasksPage } from './pages/tasks';
+import { TemplatesPage } from './pages/templates';
+import { WebhooksPage } from './pages/webhooks';
 import { WorkersPage } from './pages/workers';
 
 // React Flow and dagre are most of the bundle: load them with the graph page only.
@@ -40,7 +45,20 @@ export const PAGES: PageRoute[] = [
   { path: '/graph', title: 'Graph', icon: 'graph', component: GraphPage },
   { path: '/workers', title: 'Workers', icon: 'workers', component: WorkersPage },
   { path: '/dead-letters', title: 'Dead letters', icon: 'inbox', component: DeadLettersPage },
+  { path: '/coordination', title: 'Coordination', icon: 'gauge', component: CoordinationPage },
+  { path: '/templates', title: 'Templates', icon: 'template', component: TemplatesPage },
   { path: '/settings', title: 'Settings', icon: 'settings', component: SettingsPage },
+  { path: '/secrets', title: 'Secrets', icon: 'lock', component: SecretsPage },
+  { path: '/webhooks', title: 'Webhooks', icon: 'webhook', component: WebhooksPage },
+  {
+    path: '/webhooks/:id',
+    title: 'Webhook',
+    icon: 'webhook',
+    component: WebhooksPage,
+    hidden: true,
+    section: '/webhooks',
+  },
+  { path: '/notifications', title: 'Notifications', icon: 'bell', component: NotificationsPage },
   { path: '/events', title: 'Live events', icon: 'events', component: EventsPage },
 ];
 

@@ -80,7 +80,7 @@ describe('fieldsFromSchema', () => {
 describe('groupFields', () => {
   it('puts coordinator first, then agent, keeping schema order inside a group', () => {
     const groups = groupFields(fields);
-    expect(groups.map((g) => g.title)).toEqual(['Coordinator', 'Agent']);
+    expect(groups.map((g) => g.title)).toEqual(['Coordinator', 'Agent', 'Notifier']);
     expect(groups[1]?.fields.map((f) => f.key)).toEqual([
       'model',
       'maxTurns',

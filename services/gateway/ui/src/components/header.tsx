@@ -2,6 +2,7 @@ import type { Session } from '../api';
 import type { Theme } from '../theme';
 import { ConnectionIndicator } from './connection-indicator';
 import { SvgIcon } from './icons';
+import { NotificationBell } from './notification-bell';
 
 export function Header(props: {
   session: Session;
@@ -23,6 +24,7 @@ export function Header(props: {
       </div>
       <div className="header-spacer" />
       <ConnectionIndicator />
+      <NotificationBell />
       <div className="user" title={`Signed in as ${session.name} (${session.role})`}>
         <span className="user-avatar" aria-hidden="true">
           {session.name.slice(0, 1).toUpperCase()}

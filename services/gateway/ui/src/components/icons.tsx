@@ -49,7 +49,11 @@ export type IconName =
   | 'retry'
   | 'search'
   | 'arrow'
-  | 'inbox';
+  | 'inbox'
+  | 'gauge'
+  | 'template'
+  | 'bell'
+  | 'webhook';
 
 const PATHS: Record<IconName, ReactNode> = {
   logo: (
@@ -180,6 +184,31 @@ const PATHS: Record<IconName, ReactNode> = {
     <>
       <path d="M22 12h-6l-2 3h-4l-2-3H2" />
       <path d="M5.5 5.1 2 12v6a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2v-6l-3.5-6.9A2 2 0 0 0 16.8 4H7.2a2 2 0 0 0-1.7 1.1z" />
+    </>
+  ),
+  gauge: (
+    <>
+      <path d="M4.9 19a9 9 0 1 1 14.2 0" />
+      <path d="m12 14 4-5" />
+    </>
+  ),
+  template: (
+    <>
+      <rect x="8" y="8" width="13" height="13" rx="2" />
+      <path d="M4 16V5a2 2 0 0 1 2-2h11" />
+    </>
+  ),
+  bell: (
+    <>
+      <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
+      <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+    </>
+  ),
+  webhook: (
+    <>
+      <path d="M18 16.98h-5.99c-1.1 0-1.95.94-2.48 1.9A4 4 0 0 1 2 17c.01-.7.2-1.4.57-2" />
+      <path d="m6 17 3.13-5.78c.53-.97.1-2.18-.5-3.1a4 4 0 1 1 6.89-4.06" />
+      <path d="m12 6 3.13 5.73C15.66 12.7 16.9 13 18 13a4 4 0 0 1 0 8" />
     </>
   ),
 };

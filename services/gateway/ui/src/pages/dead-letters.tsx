@@ -481,7 +481,7 @@ function DismissDialog({
 }
 
 /** A modal form on the native <dialog>, open while mounted; the server's refusal shows inside it. */
-function FormDialog(props: {
+export function FormDialog(props: {
   title: string;
   submitLabel: string;
   danger?: boolean;

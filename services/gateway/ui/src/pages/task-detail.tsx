@@ -15,6 +15,7 @@ import { StatusBadge } from '../components/status-badge';
 import { TaskFormFields } from '../components/task-form-fields';
 import { TaskPicker } from '../components/task-picker';
 import { useApp, useCanWrite, useLiveEvents, useTasks } from '../context';
+import { coordApi } from '../coord-api';
 import { type CoordEvent, type OutputLine, parseCoordEvent } from '../coord-events';
 import {
   concernsDeadLetterOf,
@@ -213,6 +214,14 @@ export function TaskDetailPage({ params }: { params: RouteParams }) {
       void read();
     });
 
+  const requeue = () =>
+    act('Requeue', async () => {
+      await coordApi.requeue(api, id);
+      notices.action(`Requeued ${id}`);
+      notices.toast('success', 'Task queued again', id);
+      void read();
+    });
+
   const addDep = (depId: string) => {
     setCycle(undefined);
     return act('Add dependency', async () => {
@@ -319,6 +328,18 @@ export function TaskDetailPage({ params }: { params: RouteParams }) {
                   data-testid="retry-task"
                 >
                   <SvgIcon name="retry" size={14} /> Retry
+                </button>
+              )}
+              {detail.status === 'blocked' && (
+                <button
+                  type="button"
+                  className="btn btn-primary"
+                  onClick={() => void requeue()}
+                  disabled={busy !== undefined}
+                  title="Put it back in the queue with a new attempt"
+                  data-testid="requeue-task"
+                >
+                  <SvgIcon name="retry" size={14} /> Requeue
                 </button>
               )}
               {canCancel(detail.status) && (

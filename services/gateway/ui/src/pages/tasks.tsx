@@ -1,6 +1,8 @@
 import type { TaskStatus, TaskSummary } from '@jousting/contracts';
 import { useCallback, useDeferredValue, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { errorText, type TaskPage, type TaskQuery } from '../api';
+import { filterOfQuery, toggleAll, toggleId } from '../bulk-selection';
+import { BulkBar, SelectAllBox, SelectBox } from '../components/bulk-bar';
 import { CreateTaskDialog } from '../components/create-task-dialog';
 import { SvgIcon } from '../components/icons';
 import { Pager } from '../components/pager';
@@ -116,6 +118,9 @@ export function ReadOnlyNotice({ what }: { what: string }) {
 
 function TaskBoard({ onShowAll }: { onShowAll: (status: TaskStatus) => void }) {
   const { tasks: sync } = useApp();
+  const canWrite = useCanWrite();
+  const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set());
+  const toggle = useCallback((id: string) => setSelected((s) => toggleId(s, id)), []);
   const snapshot = useTasks();
   const [filter, setFilter] = useState('');
   const q = useDeferredValue(filter.trim());
@@ -163,6 +168,7 @@ function TaskBoard({ onShowAll }: { onShowAll: (status: TaskStatus) => void }) {
           {snapshot.load.status === 'loading' && ' · refreshing…'}
         </span>
       </div>
+      {canWrite && <BulkBar selected={selected} onSelectedChange={setSelected} />}
       <div className="board" data-testid="board">
         {columns.map((column) => (
           <section
@@ -184,9 +190,16 @@ function TaskBoard({ onShowAll }: { onShowAll: (status: TaskStatus) => void }) {
               {column.items.length === 0 ? (
                 <p className="board-empty">—</p>
               ) : (
-                column.items.map((task) => (
-                  <TaskCard key={task.id} task={task} dependents={dependents.get(task.id) ?? 0} />
-                ))
+                column.items.map((task) =>
+                  canWrite ? (
+                    <div key={task.id} className={`bulk-card ${selected.has(task.id) ? 'is-selected' : ''}`}>
+                      <SelectBox id={task.id} checked={selected.has(task.id)} onToggle={toggle} />
+                      <TaskCard task={task} dependents={dependents.get(task.id) ?? 0} />
+                    </div>
+                  ) : (
+                    <TaskCard key={task.id} task={task} dependents={dependents.get(task.id) ?? 0} />
+                  ),
+                )
               )}
               {column.total > column.items.length && (
                 <button
@@ -209,6 +222,11 @@ function TaskBoard({ onShowAll }: { onShowAll: (status: TaskStatus) => void }) {
 
 function TaskList({ initialStatus }: { initialStatus: TaskStatus[] }) {
   const { api, live } = useApp();
+  const canWrite = useCanWrite();
+  const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set());
+  const toggle = useCallback((id: string) => setSelected((s) => toggleId(s, id)), []);
+  // "All matching" acts on the filter of the rows shown, not on one still being typed.
+  const [loadedQuery, setLoadedQuery] = useState<TaskQuery | undefined>();
   const [status, setStatus] = useState<TaskStatus[]>(initialStatus);
   const [label, setLabel] = useState('');
   const [kind, setKind] = useState('');
@@ -243,11 +261,13 @@ function TaskList({ initialStatus }: { initialStatus: TaskStatus[] }) {
 
   const fetchPage = useCallback(async () => {
     const ask = ++asked.current;
+    const askedQuery = queryRef.current;
     setLoading(true);
     try {
-      const answer = await api.listTasks(queryRef.current);
+      const answer = await api.listTasks(askedQuery);
       if (ask !== asked.current) return;
       setPage(answer);
+      setLoadedQuery(askedQuery);
       setCreated([]);
       setError(undefined);
     } catch (err) {
@@ -296,6 +316,7 @@ function TaskList({ initialStatus }: { initialStatus: TaskStatus[] }) {
     setOffset(0);
   };
   const rows = page?.items ?? [];
+  const pageIds = rows.map((r) => r.id);
   const total = page?.total ?? 0;
 
   return (
@@ -375,6 +396,16 @@ function TaskList({ initialStatus }: { initialStatus: TaskStatus[] }) {
         </div>
       </div>
 
+      {canWrite && (
+        <div className="task-list-bulk">
+          <BulkBar
+            selected={selected}
+            onSelectedChange={setSelected}
+            filter={loadedQuery && filterOfQuery(loadedQuery)}
+            matching={page?.total}
+          />
+        </div>
+      )}
       {error && (
         <p className="callout callout-error list-callout" role="alert">
           Could not list the tasks: {error}{' '}
@@ -402,6 +433,15 @@ function TaskList({ initialStatus }: { initialStatus: TaskStatus[] }) {
           <table className="table task-table" aria-busy={loading}>
             <thead>
               <tr>
+                {canWrite && (
+                  <th className="bulk-col">
+                    <SelectAllBox
+                      ids={pageIds}
+                      selected={selected}
+                      onChange={() => setSelected((s) => toggleAll(s, pageIds))}
+                    />
+                  </th>
+                )}
                 <th>Task</th>
                 <th>Status</th>
                 <th>Kind</th>
@@ -414,7 +454,12 @@ function TaskList({ initialStatus }: { initialStatus: TaskStatus[] }) {
             </thead>
             <tbody>
               {rows.map((task) => (
-                <TaskRow key={task.id} task={task} stale={!matchesQuery(task, query)} />
+                <TaskRow
+                  key={task.id}
+                  task={task}
+                  stale={!matchesQuery(task, query)}
+                  select={canWrite ? { checked: selected.has(task.id), onToggle: toggle } : undefined}
+                />
               ))}
             </tbody>
           </table>
@@ -437,7 +482,15 @@ function TaskList({ initialStatus }: { initialStatus: TaskStatus[] }) {
   );
 }
 
-function TaskRow({ task, stale }: { task: TaskSummary; stale: boolean }) {
+function TaskRow({
+  task,
+  stale,
+  select,
+}: {
+  task: TaskSummary;
+  stale: boolean;
+  select?: { checked: boolean; onToggle: (id: string) => void } | undefined;
+}) {
   return (
     <tr
       className={stale ? 'row-stale' : undefined}
@@ -445,6 +498,11 @@ function TaskRow({ task, stale }: { task: TaskSummary; stale: boolean }) {
       data-status={task.status}
       title={stale ? 'Changed since the list was loaded; it no longer matches the filters' : undefined}
     >
+      {select && (
+        <td className="bulk-col">
+          <SelectBox id={task.id} checked={select.checked} onToggle={select.onToggle} />
+        </td>
+      )}
       <td>
         <Link to={taskPath(task.id)} className="row-title">
           {task.title}

@@ -1,0 +1,4 @@
+import { runService } from '@jousting/bus';
+import { notifierService } from './service.js';
+
+await runService(notifierService);
