@@ -1,10 +1,11 @@
 // CPU seconds used by nats-server, the coordinator and this process (the SDK worker) for 50,000
 // no-op tasks, to see which one bounds throughput. Run: npx tsx bench/cpu-per-process.mts
+// BENCH_WORKLOAD=independent (default) | fanin (10,000 × 1 parent + 4 children) | chains (2,500 × 20).
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { launchService, startNats } from '@jousting/testing';
 import { connect } from '@nats-io/transport-node';
-import { joustingIndependent } from './jousting-workloads.ts';
+import { joustingChains, joustingFanIn, joustingIndependent } from './jousting-workloads.ts';
 
 const ticks = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -39,12 +40,19 @@ await joustingIndependent(bench, 20000);
 const pids = { nats: natsPid, coordinator: coord.proc.pid!, bench: process.pid };
 const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, ticks(p)]));
 const t0 = performance.now();
-const r = await joustingIndependent(bench, 50000);
+const workload = process.env.BENCH_WORKLOAD ?? 'independent';
+const r =
+  workload === 'fanin'
+    ? await joustingFanIn(bench, 10_000)
+    : workload === 'chains'
+      ? await joustingChains(bench, 2_500, 20)
+      : await joustingIndependent(bench, 50_000);
 const wall = (performance.now() - t0) / 1000;
 const used = Object.fromEntries(
   Object.entries(pids).map(([k, p]) => [k, +(ticks(p) - before[k]!).toFixed(2)]),
 );
 console.log(
+  workload,
   'tasks/s',
   Math.round(r.perSecond),
   'wall',

@@ -1,6 +1,7 @@
 // Create → worker-start latency at a steady 1,000 tasks/s while the coordinator holds a big
 // table (BENCH_HELD_TASKS, default 150,000) and snapshots fall inside the window
 // (COORD_SNAPSHOT_INTERVAL_MS=2000). Run after `npm run build`: npx tsx bench/snapshot-latency.mts
+// BENCH_COORD_NODE_ARGS adds Node flags to the coordinator (e.g. "--max-semi-space-size=32").
 import { randomBytes } from 'node:crypto';
 import { launchService, startNats } from '@jousting/testing';
 import { connect } from '@nats-io/transport-node';
@@ -13,7 +14,10 @@ const nats = await startNats({ ...process.env, NATS_URL: '' });
 const workerToken = `jsw_${randomBytes(32).toString('hex')}`;
 const coord = await launchService('coordinator', {
   natsUrl: nats.url,
-  nodeArgs: process.env.BENCH_TRACE_GC ? ['--trace-gc'] : [],
+  nodeArgs: [
+    ...(process.env.BENCH_TRACE_GC ? ['--trace-gc'] : []),
+    ...(process.env.BENCH_COORD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ],
   env: {
     LOG_LEVEL: process.env.BENCH_COORD_LOG ?? 'warn',
     JOUSTING_WORKER_TOKEN: workerToken,

@@ -15,6 +15,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { MsgHdrsImpl, nanos } from '@nats-io/nats-core';
+import type { NatsConnectionImpl } from '@nats-io/nats-core/internal';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { newId, newTraceId } from './ids.js';
 import type { Logger } from './logger.js';
@@ -38,6 +39,17 @@ export interface PublishOptions {
 /** Whether schema checks run on `trusted` event data too (tests, debugging). */
 const CHECK_TRUSTED = process.env.NODE_ENV === 'test' || process.env.JOUSTING_VALIDATE_EVENTS === '1';
 
+/** True in tests and with JOUSTING_VALIDATE_EVENTS=1: hand-built event JSON should be checked too. */
+export const checksTrustedEvents = () => CHECK_TRUSTED;
+
+/** An event already serialized (serializeEvent, or a template that yields the same text). */
+export interface PreparedEvent {
+  /** The event type, which is also its subject. */
+  type: EventType;
+  id: string;
+  json: string;
+}
+
 export interface PublishedEvent<T extends EventType = EventType> {
   seq: number;
   duplicate: boolean;
@@ -48,7 +60,8 @@ export interface PublishedEvent<T extends EventType = EventType> {
 export class EventPublisher {
   constructor(
     private readonly js: JetStreamClient,
-    private readonly source: string,
+    /** The CloudEvent `source` of every event built here. */
+    readonly source: string,
     /** Needed only by emit(). */
     private readonly nc?: NatsConnection,
   ) {}
@@ -132,6 +145,46 @@ export class EventPublisher {
 
   private readonly msgIdHeader = new MsgIdHeader();
 
+  /**
+   * Publishes serialized events like emit() (core NATS, `Nats-Msg-Id` = event id, no ack), written
+   * as one buffer of protocol frames: per message, nats.js encodes the protocol line, the header
+   * and the payload separately, which cost ~3 µs of CPU per event, most of the coordinator's
+   * event thread (measured: 200,000 events 0.88 CPU-s through emit(), 0.32 s as frames).
+   * Keep batches to a few MB: they are written as one buffer. Returns why events were left out
+   * (an id that cannot be a header value, larger than the server's max_payload); the rest go.
+   */
+  emitPrepared(events: readonly PreparedEvent[]): string[] {
+    if (!this.nc) throw new Error('EventPublisher.emitPrepared needs the NATS connection');
+    if (this.nc.isClosed()) throw new JoustingError('unavailable', 'the NATS connection is closed');
+    const refused: string[] = [];
+    const protocol = (this.nc as Partial<NatsConnectionImpl>).protocol;
+    if (typeof protocol?.sendCommand !== 'function') {
+      // Not the nats.js connection this was written against: the generic path still works.
+      for (const e of events) {
+        try {
+          this.msgIdHeader.setId(e.id);
+          this.nc.publish(e.type, Buffer.from(e.json), { headers: this.msgIdHeader });
+        } catch (err) {
+          refused.push(`${e.type} ${e.id}: ${(err as Error).message}`);
+        }
+      }
+      return refused;
+    }
+    const maxPayload = protocol.info?.max_payload ?? 1024 * 1024;
+    const frames = new FrameWriter(events);
+    for (const e of events) {
+      if (!SAFE_TOKEN.test(e.id) || !SAFE_TOKEN.test(e.type)) {
+        refused.push(`${e.type} ${e.id}: the id or type cannot be a header value or subject`);
+        continue;
+      }
+      const total = frames.add(e, maxPayload);
+      if (total > maxPayload)
+        refused.push(`${e.type} ${e.id}: ${total} bytes, more than the server's max_payload ${maxPayload}`);
+    }
+    if (frames.length > 0) protocol.sendCommand(frames.bytes());
+    return refused;
+  }
+
   /** Publishes several events pipelined: one round trip of waiting instead of one per event. */
   async publishAll(items: Array<{ type: EventType; data: EventData<EventType>; opts?: PublishOptions }>) {
     const events = items.map((i) => this.build(i.type, i.data, i.opts));
@@ -157,6 +210,64 @@ class MsgIdHeader extends MsgHdrsImpl {
 
   override encode(): Uint8Array {
     return this.bytes;
+  }
+}
+
+/** Printable ASCII without spaces: what a subject token or a header value may hold here. */
+const SAFE_TOKEN = /^[\x21-\x7e]+$/;
+
+/**
+ * NATS `HPUB` frames of events written straight into one buffer: each JSON text is encoded once,
+ * in place, behind a protocol line whose length digits are guessed from the text's length and
+ * corrected (the payload moved) in the rare case UTF-8 made it longer.
+ */
+class FrameWriter {
+  private buf: Buffer;
+  length = 0;
+
+  constructor(events: readonly PreparedEvent[]) {
+    let chars = 0;
+    for (const e of events) chars += e.json.length + 120;
+    this.buf = Buffer.allocUnsafe(chars);
+  }
+
+  /** Appends the frame of one event unless its payload is over `maxPayload`; returns the payload size. */
+  add(e: PreparedEvent, maxPayload: number): number {
+    const header = `NATS/1.0\r\nNats-Msg-Id: ${e.id}\r\n\r\n`;
+    const lead = `HPUB ${e.type} ${header.length} `;
+    // UTF-8 takes at least one byte per UTF-16 unit: the text's length is a lower bound.
+    const guess = String(header.length + e.json.length);
+    const start = this.length;
+    const payloadAt = start + lead.length + guess.length + 2 + header.length;
+    // Room for the worst case: three bytes per unit and one more length digit.
+    this.ensure(payloadAt + e.json.length * 3 + 3);
+    const written = this.buf.write(e.json, payloadAt);
+    const total = header.length + written;
+    if (total > maxPayload) return total;
+    let digits = guess;
+    let at = payloadAt;
+    if (total !== Number(guess)) {
+      digits = String(total);
+      at = payloadAt + digits.length - guess.length;
+      if (at !== payloadAt) this.buf.copyWithin(at, payloadAt, payloadAt + written);
+    }
+    this.buf.write(`${lead}${digits}\r\n${header}`, start, 'latin1');
+    let p = at + written;
+    this.buf[p++] = 13;
+    this.buf[p++] = 10;
+    this.length = p;
+    return total;
+  }
+
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  private ensure(size: number): void {
+    if (size <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(size, this.buf.length * 2));
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
   }
 }
 

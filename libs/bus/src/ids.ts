@@ -1,4 +1,4 @@
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 let lastTime = 0;
@@ -6,8 +6,24 @@ let lastTimeText = '';
 /** The 80 random bits as two 40-bit halves (exact in a double). */
 let randHigh = 0;
 let randLow = 0;
-const fresh = new Uint8Array(10);
 const TWO_40 = 2 ** 40;
+
+/**
+ * Random bytes drawn 4 KB at a time: a randomFillSync() per id is a system call (~5 µs here),
+ * and ids and trace ids are made for every request and every millisecond of creates.
+ */
+const randomPool = Buffer.alloc(4096);
+let randomAt = randomPool.length;
+
+/** The offset in randomPool of `n` fresh random bytes (a short tail is skipped at a refill). */
+function takeRandom(n: number): number {
+  if (randomAt + n > randomPool.length) {
+    randomFillSync(randomPool);
+    randomAt = 0;
+  }
+  randomAt += n;
+  return randomAt - n;
+}
 
 /** Four base-32 characters of a 20-bit integer. */
 function chars4(v: number): string {
@@ -47,14 +63,18 @@ export function newId(now = Date.now()): string {
   } else {
     lastTime = now;
     lastTimeText = timeChars(now);
-    randomFillSync(fresh);
+    const r = takeRandom(10);
+    const b = randomPool;
     randHigh =
-      fresh[0]! * 2 ** 32 + (((fresh[1]! << 24) | (fresh[2]! << 16) | (fresh[3]! << 8) | fresh[4]!) >>> 0);
+      b[r]! * 2 ** 32 + (((b[r + 1]! << 24) | (b[r + 2]! << 16) | (b[r + 3]! << 8) | b[r + 4]!) >>> 0);
     randLow =
-      fresh[5]! * 2 ** 32 + (((fresh[6]! << 24) | (fresh[7]! << 16) | (fresh[8]! << 8) | fresh[9]!) >>> 0);
+      b[r + 5]! * 2 ** 32 + (((b[r + 6]! << 24) | (b[r + 7]! << 16) | (b[r + 8]! << 8) | b[r + 9]!) >>> 0);
   }
   return lastTimeText + chars8(randHigh) + chars8(randLow);
 }
 
 /** A W3C-style trace id: 32 hex characters. */
-export const newTraceId = () => randomBytes(16).toString('hex');
+export function newTraceId(): string {
+  const at = takeRandom(16);
+  return randomPool.toString('hex', at, at + 16);
+}

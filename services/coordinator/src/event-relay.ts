@@ -1,8 +1,16 @@
 import { Worker } from 'node:worker_threads';
-import type { EventPublisher, Logger, PublishOptions } from '@jousting/bus';
+import {
+  checksTrustedEvents,
+  type EventPublisher,
+  type Logger,
+  newTraceId,
+  type PreparedEvent,
+  type PublishOptions,
+  serializeEvent,
+} from '@jousting/bus';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { eventFromOp, eventId } from './events-from-ops.js';
-import type { Op } from './ops.js';
+import { eventFromOp, eventId, isoTime } from './events-from-ops.js';
+import type { NewTaskOp, Op, StatusOp } from './ops.js';
 
 /**
  * A stored journal part on its way to becoming events: its sequence, its ops (or the JSON text of
@@ -26,28 +34,120 @@ export interface EventRelay {
   close(): Promise<void>;
 }
 
-/** Derives and emits the events of parts; returns the messages of events that could not be built. */
+/** Events handed to NATS in one buffer: a few hundred KB, so a big re-send at start is written in pieces. */
+const EVENTS_PER_WRITE = 1000;
+
+/** Derives and emits the events of parts; returns the messages of events that could not be built or sent. */
 export function emitPartEvents(events: EventPublisher, parts: PartForEvents[]): string[] {
   const failures: string[] = [];
+  const check = checksTrustedEvents();
+  const sourceJson = JSON.stringify(events.source);
+  let batch: PreparedEvent[] = [];
   for (const part of parts) {
     const ops = part.ops ?? (JSON.parse(part.body!) as { ops: Op[] }).ops;
     for (let index = 0; index < ops.length; index++) {
       const op = ops[index]!;
-      const derived = eventFromOp(op);
-      if (!derived) continue;
       const traceId = op.o === 'new' ? op.trace : part.traces[index];
       try {
-        // Built from committed (validated) ops: the schema check runs only in tests or on demand.
-        const opts: PublishOptions = { id: eventId(part.seq, index), time: derived.time, trusted: true };
-        if (derived.subject !== undefined) opts.subject = derived.subject;
-        if (traceId !== undefined) opts.traceId = traceId;
-        events.emit(derived.type, derived.data, opts);
+        const id = eventId(part.seq, index);
+        const prepared =
+          op.o === 'st' && SAFE_ID.test(op.id) && (op.w === undefined || SAFE_ID.test(op.w))
+            ? statusEvent(sourceJson, op, id, traceId)
+            : op.o === 'new' && SAFE_ID.test(op.id)
+              ? createdEvent(sourceJson, op, id)
+              : genericEvent(events, op, id, traceId);
+        if (!prepared) continue;
+        if (check && (op.o === 'st' || op.o === 'new')) {
+          // A template must give exactly what the schema-checked path gives.
+          const expected = genericEvent(events, op, id, JSON.parse(prepared.json).traceid);
+          if (expected?.json !== prepared.json)
+            throw new Error(`the ${op.o} event template differs: ${prepared.json} vs ${expected?.json}`);
+        }
+        batch.push(prepared);
       } catch (err) {
-        failures.push(`${derived.type} ${eventId(part.seq, index)}: ${(err as Error).message}`);
+        failures.push(`${op.o} ${eventId(part.seq, index)}: ${(err as Error).message}`);
+      }
+      if (batch.length >= EVENTS_PER_WRITE) {
+        send(events, batch, failures);
+        batch = [];
       }
     }
   }
+  if (batch.length > 0) send(events, batch, failures);
   return failures;
+}
+
+function send(events: EventPublisher, batch: PreparedEvent[], failures: string[]): void {
+  try {
+    failures.push(...events.emitPrepared(batch));
+  } catch (err) {
+    // A closed connection (only while stopping): reported like any event that could not be sent.
+    failures.push(`${batch.length} events from ${batch[0]?.id}: ${(err as Error).message}`);
+  }
+}
+
+/** What a task or worker id may hold (their schemas): nothing JSON would escape. */
+const SAFE_ID = /^[A-Za-z0-9_.:-]+$/;
+
+let lastTrace = '';
+let lastTraceJson = '""';
+/** Events of one batch mostly share their trace id: remember the last one's JSON. */
+function traceJson(traceId: string | undefined): string {
+  const trace = traceId ?? newTraceId();
+  if (trace !== lastTrace) {
+    lastTrace = trace;
+    lastTraceJson = JSON.stringify(trace);
+  }
+  return lastTraceJson;
+}
+
+/**
+ * The coord.task-updated event of a status op as JSON text, by template: ~3 of them per task make
+ * this the hottest path of the event thread. Same text as serializeEvent(build(...)), which the
+ * tests check on every event.
+ */
+function statusEvent(
+  sourceJson: string,
+  op: StatusOp,
+  id: string,
+  traceId: string | undefined,
+): PreparedEvent {
+  let data = `{"id":"${op.id}","from":"${op.from}","to":"${op.to}"`;
+  if (op.reason !== undefined) data += `,"reason":${JSON.stringify(op.reason)}`;
+  if (op.w !== undefined) data += `,"workerId":"${op.w}"`;
+  if (op.a !== undefined) data += `,"attempt":${JSON.stringify(op.a)}`;
+  return {
+    type: 'coord.task-updated',
+    id,
+    json: `{"specversion":"1.0","id":"${id}","source":${sourceJson},"type":"coord.task-updated","time":"${isoTime(op.at)}","subject":"${op.id}","datacontenttype":"application/json","traceid":${traceJson(traceId)},"data":${data}}}`,
+  };
+}
+
+/** The coord.task-created event of a new task by template (one per task), like statusEvent. */
+function createdEvent(sourceJson: string, op: NewTaskOp, id: string): PreparedEvent {
+  const time = isoTime(op.at);
+  const reason = op.reason === undefined ? '' : `,"statusReason":${JSON.stringify(op.reason)}`;
+  const task = `{"id":"${op.id}","title":${JSON.stringify(op.title)},"kind":${JSON.stringify(op.kind)},"priority":${JSON.stringify(op.prio)},"labels":${op.labels ? JSON.stringify(op.labels) : '[]'},"deps":${op.deps ? JSON.stringify(op.deps) : '[]'},"status":"${op.status}"${reason},"createdAt":"${time}","updatedAt":"${time}","attemptCount":0}`;
+  return {
+    type: 'coord.task-created',
+    id,
+    json: `{"specversion":"1.0","id":"${id}","source":${sourceJson},"type":"coord.task-created","time":"${time}","subject":"${op.id}","datacontenttype":"application/json","traceid":${traceJson(op.trace)},"data":{"task":${task}}}`,
+  };
+}
+
+function genericEvent(
+  events: EventPublisher,
+  op: Op,
+  id: string,
+  traceId: string | undefined,
+): PreparedEvent | undefined {
+  const derived = eventFromOp(op);
+  if (!derived) return undefined;
+  // Built from committed (validated) ops: the schema check runs only in tests or on demand.
+  const opts: PublishOptions = { id, time: derived.time, trusted: true };
+  if (derived.subject !== undefined) opts.subject = derived.subject;
+  if (traceId !== undefined) opts.traceId = traceId;
+  return { type: derived.type, id, json: serializeEvent(events.build(derived.type, derived.data, opts)) };
 }
 
 /** Publishes on the coordinator's own connection, in the caller's turn of the event loop. */

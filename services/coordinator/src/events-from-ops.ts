@@ -12,7 +12,7 @@ export interface DerivedEvent {
 let lastAt = Number.NaN;
 let lastTime = '';
 /** Ops of one batch mostly share their millisecond: remember the last conversion. */
-function isoTime(at: number): string {
+export function isoTime(at: number): string {
   if (at !== lastAt) {
     lastAt = at;
     lastTime = new Date(at).toISOString();

@@ -36,6 +36,10 @@ export class ReadyQueue<T extends ReadyItem> {
   /** Buckets a worker profile can take from, per profile; cleared when a bucket appears. */
   private readonly matching = new Map<string, Bucket<T>[]>();
   private count = 0;
+  /** The bucket of the last item added, by its (interned) kind and labels. */
+  private lastKind: string | undefined;
+  private lastLabels: readonly string[] | undefined;
+  private lastBucket: Bucket<T> | undefined;
 
   get size(): number {
     return this.count;
@@ -119,6 +123,16 @@ export class ReadyQueue<T extends ReadyItem> {
   }
 
   private bucketFor(kind: string, labels: readonly string[]): Bucket<T> {
+    // Kinds and label lists are interned by the table, so consecutive tasks of one kind hit this.
+    if (kind === this.lastKind && labels === this.lastLabels && this.lastBucket) return this.lastBucket;
+    const bucket = this.lookupBucket(kind, labels);
+    this.lastKind = kind;
+    this.lastLabels = labels;
+    this.lastBucket = bucket;
+    return bucket;
+  }
+
+  private lookupBucket(kind: string, labels: readonly string[]): Bucket<T> {
     const sorted = labels.length > 1 ? [...new Set(labels)].sort() : labels;
     const key = `${kind}|${sorted.join(',')}`;
     let bucket = this.buckets.get(key);

@@ -124,6 +124,35 @@ export function decodeTask(order: number, line: string): TaskRecord {
 
 let epochs = 0;
 
+/** Tasks per cached block by default: ~500 KB of lines of small tasks, about one stored piece. */
+const BLOCK_TASKS = 2048;
+const FINAL: ReadonlySet<TaskStatus> = new Set(['complete', 'failed', 'canceled']);
+
+/**
+ * Encoded lines of blocks of finished tasks, kept between snapshots: finished tasks rarely change,
+ * so with ~200k tasks held most of a snapshot is copying bytes instead of encoding tasks again.
+ * Every change of a task goes through `TaskTable.beforeChange`, which drops its block.
+ */
+class BlockCache {
+  readonly blocks: Array<Buffer | undefined> = [];
+  /** The snapshot being taken, which copies tasks about to change. */
+  builder: SnapshotBuilder | undefined;
+
+  constructor(
+    table: TaskTable,
+    /** Tasks per block: block n holds the tasks at positions n × size … (n + 1) × size − 1. */
+    readonly size: number,
+  ) {
+    table.beforeChange = (task) => {
+      const block = Math.floor(task.order / size);
+      if (this.blocks[block] !== undefined) this.blocks[block] = undefined;
+      this.builder?.capture(task);
+    };
+  }
+}
+
+const caches = new WeakMap<TaskTable, BlockCache>();
+
 /**
  * A consistent snapshot of the table taken without stopping it: the cut is the moment of
  * construction; tasks are then serialized a slice at a time, and a task about to change before
@@ -132,16 +161,21 @@ let epochs = 0;
  *
  * Lines are written in table order straight into UTF-8 pieces (off the JS heap), so a big table
  * neither stalls the event loop with one huge join/encode at the end nor leaves tens of MB of
- * strings for the young-generation GC to copy.
+ * strings for the young-generation GC to copy. Blocks of finished tasks are encoded once and
+ * reused by later snapshots until one of their tasks changes (BlockCache).
  */
 export class SnapshotBuilder {
   private readonly epoch = ++epochs;
   private readonly limit: number;
+  private readonly cache: BlockCache;
   private position = 0;
   /** Lines of tasks serialized ahead of their turn (about to change), by order. */
   private readonly early = new Map<number, string>();
   private group: string[] = [];
   private groupChars = 0;
+  /** Encoded bytes not yet made a piece. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private readonly pieces: Uint8Array[] = [];
   private bytes = 0;
   private readonly maxGroupChars: number;
@@ -154,6 +188,8 @@ export class SnapshotBuilder {
     private readonly slice = 256,
     /** Largest encoded piece (one stored chunk). */
     private readonly pieceBytes = 512 * 1024,
+    /** Tasks per cached block; fixed by the first snapshot of a table. */
+    blockTasks = BLOCK_TASKS,
   ) {
     this.limit = table.ordered.length;
     // A group of lines holding fewer than pieceBytes / 3 characters mostly fits one piece once
@@ -167,8 +203,15 @@ export class SnapshotBuilder {
       idem: table.idempotency.live(now).map(([key, e]: [string, IdempotencyEntry]) => [key, e.ids, e.at]),
       dl: table.deadLetters.all().map((d) => ({ ...d, lastError: { ...d.lastError } })),
     };
-    if (table.beforeChange) throw new Error('a snapshot is already being taken');
-    table.beforeChange = (task) => this.capture(task);
+    let cache = caches.get(table);
+    if (!cache) {
+      if (table.beforeChange) throw new Error('the table already has a beforeChange hook');
+      cache = new BlockCache(table, blockTasks);
+      caches.set(table, cache);
+    }
+    if (cache.builder) throw new Error('a snapshot is already being taken');
+    cache.builder = this;
+    this.cache = cache;
   }
 
   get done(): boolean {
@@ -178,20 +221,13 @@ export class SnapshotBuilder {
   /** Serializes tasks until `budgetMs` is used up; returns true when all are done. */
   step(budgetMs: number): boolean {
     const until = performance.now() + budgetMs;
-    const ordered = this.table.ordered;
     while (this.position < this.limit) {
       const end = Math.min(this.limit, this.position + this.slice);
-      for (; this.position < end; this.position++) {
-        const task = ordered[this.position]!;
-        let line: string;
-        if (task.snapMark === this.epoch) {
-          line = this.early.get(this.position)!;
-          this.early.delete(this.position);
-        } else {
-          line = encodeTask(task);
-          task.snapMark = this.epoch;
-        }
-        this.add(this.position === 0 ? line : `\n${line}`);
+      while (this.position < end) {
+        const block = this.cache.size;
+        if (this.position % block === 0 && this.position + block <= this.limit && this.wholeBlock()) continue;
+        this.add(this.lineAt(this.position));
+        this.position++;
       }
       if (performance.now() >= until) break;
     }
@@ -217,12 +253,59 @@ export class SnapshotBuilder {
 
   /** Abandons the snapshot. */
   release(): void {
-    if (this.table.beforeChange) this.table.beforeChange = undefined;
+    if (this.cache.builder === this) this.cache.builder = undefined;
+  }
+
+  /** The task at `position` is about to change: serialize it now if its turn has not come. */
+  capture(task: TaskRecord): void {
+    if (task.order >= this.limit || task.order < this.position || task.snapMark === this.epoch) return;
+    this.early.set(task.order, encodeTask(task));
+    task.snapMark = this.epoch;
+  }
+
+  private lineAt(position: number): string {
+    const task = this.table.ordered[position]!;
+    let line: string;
+    if (task.snapMark === this.epoch) {
+      line = this.early.get(position)!;
+      this.early.delete(position);
+    } else {
+      line = encodeTask(task);
+      task.snapMark = this.epoch;
+    }
+    return position === 0 ? line : `\n${line}`;
+  }
+
+  /**
+   * The block starting at `position`, from the cache, or encoded as one and cached when all its
+   * tasks are finished; false (nothing done) when it has live tasks.
+   */
+  private wholeBlock(): boolean {
+    const size = this.cache.size;
+    const index = this.position / size;
+    const ordered = this.table.ordered;
+    let bytes = this.cache.blocks[index];
+    if (!bytes) {
+      for (let p = this.position; p < this.position + size; p++) {
+        const task = ordered[p]!;
+        if (!FINAL.has(task.status) || task.snapMark === this.epoch) return false;
+      }
+      const lines: string[] = [];
+      for (let p = this.position; p < this.position + size; p++) lines.push(this.lineAt(p));
+      bytes = Buffer.from(lines.join(''), 'utf8');
+      this.cache.blocks[index] = bytes;
+    }
+    // Its tasks are behind the cursor now, so capture() leaves them alone.
+    this.flush();
+    this.emit(bytes);
+    this.position += size;
+    return true;
   }
 
   private finishNow(seq: number): { pieces: Uint8Array[]; bytes: number } {
     this.step(Number.POSITIVE_INFINITY);
     this.release();
+    this.flushPending();
     const header: SnapshotHeader = { ...this.header, seq };
     const head = Buffer.from(`${JSON.stringify(header)}\n`, 'utf8');
     return { pieces: [...this.cut(head), ...this.pieces], bytes: head.length + this.bytes };
@@ -239,20 +322,37 @@ export class SnapshotBuilder {
     const buf = Buffer.from(this.group.join(''), 'utf8');
     this.group = [];
     this.groupChars = 0;
+    this.emit(buf);
+  }
+
+  /**
+   * Appends encoded bytes. Small ones are gathered into one piece (at most pieceBytes); a big one
+   * (a cached block) becomes pieces of its own without being copied.
+   */
+  private emit(buf: Buffer): void {
     this.bytes += buf.length;
-    for (const piece of this.cut(buf)) this.pieces.push(piece);
+    if (this.pendingBytes + buf.length > this.pieceBytes) this.flushPending();
+    if (buf.length >= this.pieceBytes) {
+      for (const piece of this.cut(buf)) this.pieces.push(piece);
+      return;
+    }
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+  }
+
+  private flushPending(): void {
+    if (this.pendingBytes === 0) return;
+    this.pieces.push(
+      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes),
+    );
+    this.pending = [];
+    this.pendingBytes = 0;
   }
 
   private cut(buf: Buffer): Uint8Array[] {
     const out: Uint8Array[] = [];
     for (let at = 0; at < buf.length; at += this.pieceBytes) out.push(buf.subarray(at, at + this.pieceBytes));
     return out;
-  }
-
-  private capture(task: TaskRecord): void {
-    if (task.order >= this.limit || task.order < this.position || task.snapMark === this.epoch) return;
-    this.early.set(task.order, encodeTask(task));
-    task.snapMark = this.epoch;
   }
 }
 

@@ -85,47 +85,50 @@ const iso = (ms: number) => {
   return lastIso;
 };
 
+// toTask runs for every task a create answers with: fields are set one after the other (same
+// order as the schema) instead of spreading temporary objects.
 export function toAttempt(a: AttemptRecord): Attempt {
-  return {
-    number: a.number,
-    workerId: a.workerId,
-    assignedAt: iso(a.assignedAt),
-    ...(a.startedAt ? { startedAt: iso(a.startedAt) } : {}),
-    ...(a.endedAt ? { endedAt: iso(a.endedAt) } : {}),
-    outcome: a.outcome,
-    ...(a.error ? { error: { ...a.error } } : {}),
-    ...(a.cost ? { cost: { ...a.cost } } : {}),
-  };
+  const out = { number: a.number, workerId: a.workerId, assignedAt: iso(a.assignedAt) } as Attempt;
+  if (a.startedAt) out.startedAt = iso(a.startedAt);
+  if (a.endedAt) out.endedAt = iso(a.endedAt);
+  out.outcome = a.outcome;
+  if (a.error) out.error = { ...a.error };
+  if (a.cost) out.cost = { ...a.cost };
+  return out;
 }
 
 export const ZERO_COST: Readonly<TaskCost> = Object.freeze({ usd: 0, inputTokens: 0, outputTokens: 0 });
 
 export function toTask(t: TaskRecord): Task {
-  return {
+  const task = {
     id: t.id,
     title: t.title,
     description: t.description,
     kind: t.kind,
-    payload: JSON.parse(t.payloadJson) as Record<string, unknown>,
+    payload: (t.payloadJson === EMPTY_PAYLOAD_JSON ? {} : JSON.parse(t.payloadJson)) as Record<
+      string,
+      unknown
+    >,
     priority: t.priority,
     labels: [...t.labels],
     deps: [...t.deps],
     status: t.status,
-    ...(t.statusReason === undefined ? {} : { statusReason: t.statusReason }),
-    ...(t.workerId === undefined ? {} : { workerId: t.workerId }),
-    attempts: (t.attempts ?? []).map(toAttempt),
-    ...(t.resultJson === undefined ? {} : { result: JSON.parse(t.resultJson) }),
-    ...(t.error === undefined ? {} : { error: { ...t.error } }),
-    cost: { ...(t.cost ?? ZERO_COST) },
-    createdAt: iso(t.createdAt),
-    updatedAt: iso(t.updatedAt),
-    traceId: t.traceId,
-    source: t.source,
-  };
+  } as Task;
+  if (t.statusReason !== undefined) task.statusReason = t.statusReason;
+  if (t.workerId !== undefined) task.workerId = t.workerId;
+  task.attempts = t.attempts ? t.attempts.map(toAttempt) : [];
+  if (t.resultJson !== undefined) task.result = JSON.parse(t.resultJson);
+  if (t.error !== undefined) task.error = { ...t.error };
+  task.cost = { ...(t.cost ?? ZERO_COST) };
+  task.createdAt = iso(t.createdAt);
+  task.updatedAt = iso(t.updatedAt);
+  task.traceId = t.traceId;
+  task.source = t.source;
+  return task;
 }
 
 export function toSummary(t: TaskRecord): TaskSummary {
-  return {
+  const summary = {
     id: t.id,
     title: t.title,
     kind: t.kind,
@@ -133,12 +136,13 @@ export function toSummary(t: TaskRecord): TaskSummary {
     labels: [...t.labels],
     deps: [...t.deps],
     status: t.status,
-    ...(t.statusReason === undefined ? {} : { statusReason: t.statusReason }),
-    ...(t.workerId === undefined ? {} : { workerId: t.workerId }),
-    createdAt: iso(t.createdAt),
-    updatedAt: iso(t.updatedAt),
-    attemptCount: t.attempts?.length ?? 0,
-  };
+  } as TaskSummary;
+  if (t.statusReason !== undefined) summary.statusReason = t.statusReason;
+  if (t.workerId !== undefined) summary.workerId = t.workerId;
+  summary.createdAt = iso(t.createdAt);
+  summary.updatedAt = iso(t.updatedAt);
+  summary.attemptCount = t.attempts?.length ?? 0;
+  return summary;
 }
 
 /** Interns strings that repeat across tasks (kinds, labels, sources, trace ids of a batch). */
