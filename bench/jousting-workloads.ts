@@ -38,7 +38,7 @@ async function createAll(nc: NatsConnection, batches: NewTask[][]) {
   const lanes = Array.from({ length: IN_FLIGHT }, async () => {
     while (next < batches.length) {
       const tasks = batches[next++]!;
-      await callCommand(nc, coordCommands.createBatch, { tasks, actor: 'bench' }, { timeoutMs: 60_000 });
+      await callCommand(nc, coordCommands.createBatchIds, { tasks, actor: 'bench' }, { timeoutMs: 60_000 });
     }
   });
   await Promise.all(lanes);
@@ -172,7 +172,7 @@ export async function joustingSteadyLatency(
           payload: { sentAt: performance.now() },
         }));
         sent += tasks.length;
-        pending.push(callCommand(bench.nc, coordCommands.createBatch, { tasks, actor: 'bench' }));
+        pending.push(callCommand(bench.nc, coordCommands.createBatchIds, { tasks, actor: 'bench' }));
         const wait = start + (sent / perTick) * tickMs - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }

@@ -37,6 +37,16 @@ export const CreatedTask = z.object({
   created: z.boolean().describe('false when the idempotency key was seen before'),
 });
 export const CreatedTasks = z.object({ tasks: z.array(Task), created: z.boolean() });
+export const CreatedIds = z
+  .object({ ids: z.array(TaskId).describe('In the order of the request'), created: z.boolean() })
+  .meta({ id: 'CreatedIds' });
+const CreateBatchRequest = z
+  .object({
+    tasks: z.array(NewTask).min(1).max(1000),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    ...actorFields,
+  })
+  .strict();
 /** At most this many cascaded cancels are listed in a reply; `cascadedTotal` counts them all. */
 export const MAX_LISTED_CASCADE = 1000;
 export const CanceledTask = z.object({
@@ -110,15 +120,16 @@ export const coordCommands = {
   createBatch: command(
     'coordinator',
     'create-batch',
-    z
-      .object({
-        tasks: z.array(NewTask).min(1).max(1000),
-        idempotencyKey: z.string().min(1).max(200).optional(),
-        ...actorFields,
-      })
-      .strict(),
+    CreateBatchRequest,
     CreatedTasks,
     'Create up to 1000 tasks at once, all or nothing; members may depend on each other by id.',
+  ),
+  createBatchIds: command(
+    'coordinator',
+    'create-batch-ids',
+    CreateBatchRequest,
+    CreatedIds,
+    'Like create-batch, answering with the ids only: for producers that do not need the records back (a full record is ~350 bytes to send and to decode per task).',
   ),
   get: command(
     'coordinator',

@@ -74,6 +74,7 @@ export interface CoordinatorOptions {
 }
 
 type ClaimReply = { tasks: ClaimedTask[] };
+type CreateMeta = { idempotencyKey?: string; actor: string; traceId: string; batch: boolean };
 
 /** The settings the coordinator follows live. */
 export interface PolicySettings {
@@ -279,10 +280,18 @@ export class Coordinator {
 
   // ------------------------------------------------------------------ operator commands
 
-  async create(
-    tasks: ParsedNewTask[],
-    meta: { idempotencyKey?: string; actor: string; traceId: string; batch: boolean },
-  ) {
+  async create(tasks: ParsedNewTask[], meta: CreateMeta) {
+    const result = await this.createRecords(tasks, meta);
+    return { tasks: result.tasks.map(toTask), created: result.created };
+  }
+
+  /** Like create, answering with the ids only: no records to build, send and decode. */
+  async createIds(tasks: ParsedNewTask[], meta: CreateMeta) {
+    const result = await this.createRecords(tasks, meta);
+    return { ids: result.tasks.map((t) => t.id), created: result.created };
+  }
+
+  private async createRecords(tasks: ParsedNewTask[], meta: CreateMeta) {
     const result = this.table.create(tasks, {
       ...(meta.idempotencyKey === undefined ? {} : { idempotencyKey: meta.idempotencyKey }),
       actor: meta.actor,
@@ -301,7 +310,7 @@ export class Coordinator {
         },
       );
     }
-    return { tasks: result.tasks.map(toTask), created: result.created };
+    return result;
   }
 
   async update(id: string, patch: TaskPatch, actor: string, traceId: string) {

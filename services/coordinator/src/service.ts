@@ -163,6 +163,17 @@ export function createCoordinatorService(
               }),
             hot,
           ),
+          endpoint(
+            coordCommands.createBatchIds,
+            (req, ctx) =>
+              c.createIds(req.tasks, {
+                ...(req.idempotencyKey === undefined ? {} : { idempotencyKey: req.idempotencyKey }),
+                actor: req.actor,
+                traceId: req.traceId ?? ctx.traceId,
+                batch: true,
+              }),
+            hot,
+          ),
           endpoint(coordCommands.get, (req) => c.get(req.id)),
           endpoint(coordCommands.list, async (req) => c.list(req)),
           endpoint(coordCommands.update, (req, ctx) =>

@@ -156,6 +156,30 @@ describe('operator commands', () => {
     expect(audited).toHaveLength(1);
   });
 
+  it('answers a batch with ids only when asked (create-batch-ids), with the same rules', async () => {
+    const made = await op(coordCommands.createBatchIds, {
+      tasks: [noop('i-a'), { title: 'server id', kind: 'noop' }, noop('i-c', { deps: ['i-a'] })],
+      idempotencyKey: 'ids-key-1',
+      actor,
+    });
+    expect(made.created).toBe(true);
+    expect(made.ids).toHaveLength(3);
+    expect(made.ids[0]).toBe('i-a');
+    expect(made.ids[2]).toBe('i-c');
+    expect((await op(coordCommands.get, { id: made.ids[1]! })).title).toBe('server id');
+    const again = await op(coordCommands.createBatchIds, {
+      tasks: [noop('i-a'), { title: 'server id', kind: 'noop' }, noop('i-c', { deps: ['i-a'] })],
+      idempotencyKey: 'ids-key-1',
+      actor,
+    });
+    expect(again).toEqual({ ids: made.ids, created: false });
+    const broken = await refused(
+      op(coordCommands.createBatchIds, { tasks: [noop('i-ok'), noop('i-bad', { deps: ['ghost'] })], actor }),
+    );
+    expect(broken.message).toContain('tasks.1.deps.0: unknown task "ghost"');
+    expect((await refused(op(coordCommands.get, { id: 'i-ok' }))).code).toBe('not_found');
+  });
+
   it('edits dependencies: refuses cycles with the path, is idempotent, and announces changes', async () => {
     await op(coordCommands.createBatch, { tasks: [noop('dA'), noop('dB'), noop('dC')], actor });
     await op(coordCommands.addDep, { id: 'dB', depId: 'dC', actor });
