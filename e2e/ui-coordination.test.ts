@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '@jousting/testing';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminApi, launchChromium } from './browser.js';
-import { type Stack, startStack } from './stack.js';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminApi, eventually, openUi, probes, screenshotOnFailure, signInAsAdmin } from './browser.js';
+import { jousting as runCli } from './cli.js';
+import { type Stack, startStack, workerEnv } from './stack.js';
 
 // The coordination page, bulk actions on the task board and the templates page of the operator
 // UI, in a real (system) Chromium against a real gateway, coordinator, worker, settings service
@@ -21,14 +20,9 @@ const TEMPLATE = 'e2e-greet';
 
 let stack: Stack;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 
-const eventually = <T>(read: () => Promise<T>, timeout = 15_000) =>
-  expect.poll(read, { timeout, interval: 100 });
-const text = (testId: string) => page.getByTestId(testId).textContent();
-const count = (testId: string) => page.getByTestId(testId).count();
-const attr = (testId: string, name: string) => page.getByTestId(testId).getAttribute(name);
+const { text, count, attr } = probes(() => page);
 
 const api = <T>(method: string, path: string, body?: unknown) => adminApi<T>(stack, method, path, body);
 
@@ -46,25 +40,30 @@ async function createTask(title: string, kind: string, payload: Record<string, u
   return res.body.task.id;
 }
 
+/** The template's tasks: greet {{who}}, then a task that waits for `afterDep` (a local id). */
+const greetTasks = (afterDep: string) =>
+  JSON.stringify([
+    {
+      id: 'greet',
+      title: 'Greet {{who}}',
+      kind: 'exec',
+      payload: { command: 'sh', args: ['-c', 'echo hello {{who}}'] },
+    },
+    { id: 'after', title: 'After {{who}}', kind: 'exec', payload: { command: 'true' }, deps: [afterDep] },
+  ]);
+
 const getTask = async (id: string) => (await api<TaskJson>('GET', `/api/tasks/${id}`)).body;
 const coordState = async () => (await api<{ state: string }>('GET', '/api/coord')).body.state;
 
 beforeAll(async () => {
   stack = await startStack({
     services: ['settings', 'coordinator', 'worker', 'gateway'],
-    env: { WORKER_ID, WORKER_NAME: WORKER_ID, WORKER_LABELS: 'linux' },
+    env: workerEnv(WORKER_ID),
   });
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
+  ({ browser, page } = await openUi());
 });
 
-// A failing step leaves a picture of the page behind.
-beforeEach(({ task, onTestFailed }) => {
-  onTestFailed(async () => {
-    await page?.screenshot({ path: `/tmp/ui-failed-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png` });
-  });
-});
+screenshotOnFailure(() => page);
 
 afterAll(async () => {
   if (stack) await api('POST', '/api/coord/resume').catch(() => undefined);
@@ -74,10 +73,7 @@ afterAll(async () => {
 
 describe('operator UI: coordination', () => {
   it('signs in and shows the state, rate limits, budgets and circuits', async () => {
-    await page.goto(stack.baseUrl);
-    await page.getByTestId('token-input').fill(stack.adminToken);
-    await page.getByTestId('login-submit').click();
-    await eventually(() => text('connection-status')).toBe('online');
+    await signInAsAdmin(page, stack);
     await page.getByTestId('nav-coordination').click();
     await eventually(() => attr('coord-lifecycle', 'data-state')).toBe('running');
     expect(await text('coord-state')).toBe('Running');
@@ -199,17 +195,7 @@ describe('operator UI: templates', () => {
     await page
       .getByTestId('tpl-variables')
       .fill(JSON.stringify([{ name: 'who', description: 'whom to greet' }]));
-    await page.getByTestId('tpl-tasks').fill(
-      JSON.stringify([
-        {
-          id: 'greet',
-          title: 'Greet {{who}}',
-          kind: 'exec',
-          payload: { command: 'sh', args: ['-c', 'echo hello {{who}}'] },
-        },
-        { id: 'after', title: 'After {{who}}', kind: 'exec', payload: { command: 'true' }, deps: ['nope'] },
-      ]),
-    );
+    await page.getByTestId('tpl-tasks').fill(greetTasks('nope'));
     await page.getByTestId('tpl-editor-submit').click();
     await eventually(() => text('tpl-field-error-name')).toContain('Lowercase letters');
     expect(await page.getByTestId('tpl-field-error-tasks').allTextContents()).toEqual([
@@ -217,17 +203,7 @@ describe('operator UI: templates', () => {
     ]);
     await page.screenshot({ path: '/tmp/ui-template-editor.png', fullPage: false });
     await page.getByTestId('tpl-name').fill(TEMPLATE);
-    await page.getByTestId('tpl-tasks').fill(
-      JSON.stringify([
-        {
-          id: 'greet',
-          title: 'Greet {{who}}',
-          kind: 'exec',
-          payload: { command: 'sh', args: ['-c', 'echo hello {{who}}'] },
-        },
-        { id: 'after', title: 'After {{who}}', kind: 'exec', payload: { command: 'true' }, deps: ['greet'] },
-      ]),
-    );
+    await page.getByTestId('tpl-tasks').fill(greetTasks('greet'));
     await page.getByTestId('tpl-editor-submit').click();
     await eventually(() => count('tpl-editor')).toBe(0);
     await eventually(() => count(`tpl-row-${TEMPLATE}`)).toBe(1);
@@ -268,17 +244,7 @@ describe('operator UI: templates', () => {
   });
 });
 
-const bin = join(repoRoot(), 'libs', 'cli', 'dist', 'bin.js');
-
-function jousting(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, JOUSTING_URL: stack.baseUrl, JOUSTING_TOKEN: stack.adminToken };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const jousting = (...args: string[]) => runCli(stack, ...args);
 
 describe('jousting CLI: coord, bulk, requeue, templates', () => {
   it('shows and changes the coordinator state', async () => {

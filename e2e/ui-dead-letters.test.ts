@@ -1,7 +1,17 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminApi, launchChromium } from './browser.js';
-import { type Stack, startStack } from './stack.js';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  adminApi,
+  asOtherUser,
+  createToken,
+  eventually,
+  openUi,
+  probes,
+  screenshotOnFailure,
+  sidebarOrder,
+  signInAsAdmin,
+} from './browser.js';
+import { type Stack, startStack, workerEnv } from './stack.js';
 
 // The dead-letters page of the operator UI (and the retry state on a task's page) in a real
 // (system) Chromium against a real gateway, coordinator, worker, settings service and NATS.
@@ -12,16 +22,12 @@ const WORKER_ID = 'dl-worker';
 
 let stack: Stack;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let originalRetries: number | undefined;
 let fatalId = '';
 let transientId = '';
 
-const eventually = <T>(read: () => Promise<T>, timeout = 15_000) =>
-  expect.poll(read, { timeout, interval: 100 });
-const text = (testId: string) => page.getByTestId(testId).textContent();
-const count = (testId: string) => page.getByTestId(testId).count();
+const { text, count } = probes(() => page);
 
 const api = <T>(method: string, path: string, body?: unknown) => adminApi<T>(stack, method, path, body);
 
@@ -57,28 +63,19 @@ beforeAll(async () => {
   stack = await startStack({
     services: ['settings', 'coordinator', 'worker', 'gateway'],
     env: {
-      WORKER_ID,
-      WORKER_NAME: WORKER_ID,
-      WORKER_LABELS: 'linux',
+      ...workerEnv(WORKER_ID),
       COORD_RETRY_BASE_MS: '200',
       COORD_RETRY_MAX_MS: '200',
       // The one worker fails tasks on purpose, again and again: its circuit must stay closed here.
       COORD_CIRCUIT_FAILURES: '1000',
     },
   });
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
+  ({ browser, page } = await openUi());
   const settings = await api<{ settings: { maxTaskRetries: number } }>('GET', '/api/settings');
   originalRetries = settings.body.settings.maxTaskRetries;
 });
 
-// A failing step leaves a picture of the page behind.
-beforeEach(({ task, onTestFailed }) => {
-  onTestFailed(async () => {
-    await page?.screenshot({ path: `/tmp/ui-failed-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png` });
-  });
-});
+screenshotOnFailure(() => page);
 
 afterAll(async () => {
   if (stack && originalRetries !== undefined) {
@@ -90,15 +87,8 @@ afterAll(async () => {
 
 describe('operator UI: dead letters', () => {
   it('signs in and shows the empty dead-letters page, after Workers in the sidebar', async () => {
-    await page.goto(stack.baseUrl);
-    await page.getByTestId('token-input').fill(stack.adminToken);
-    await page.getByTestId('login-submit').click();
-    await eventually(() => text('connection-status')).toBe('online');
-    const nav = await page
-      .locator('.sidebar .nav-list')
-      .first()
-      .locator('a')
-      .evaluateAll((links) => links.map((a) => a.getAttribute('data-testid')));
+    await signInAsAdmin(page, stack);
+    const nav = await sidebarOrder(page);
     expect(nav.indexOf('nav-dead-letters')).toBe(nav.indexOf('nav-workers') + 1);
     await page.getByTestId('nav-dead-letters').click();
     await eventually(() => text('dl-empty')).toContain('failed for good');
@@ -191,17 +181,9 @@ describe('operator UI: dead letters', () => {
   });
 
   it('lets a viewer see dead letters, without actions and with an explanation', async () => {
-    const created = await api<{ token: string }>('POST', '/api/tokens', {
-      name: 'ui-dead-letters-viewer',
-      role: 'viewer',
-    });
-    expect(created.status).toBe(201);
-    const viewer = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
-    try {
-      const vpage = await viewer.newPage();
-      await vpage.goto(`${stack.baseUrl}/dead-letters`);
-      await vpage.getByTestId('token-input').fill(created.body.token);
-      await vpage.getByTestId('login-submit').click();
+    const token = await createToken(stack, 'ui-dead-letters-viewer', 'viewer');
+    const login = { url: `${stack.baseUrl}/dead-letters`, token, colorScheme: 'dark' as const };
+    await asOtherUser(browser, login, async (vpage) => {
       await vpage.getByTestId('readonly-notice').waitFor();
       expect(await vpage.getByTestId('readonly-notice').textContent()).toContain('retry or dismiss');
       await vpage.getByTestId('dl-filter-all').click();
@@ -209,8 +191,6 @@ describe('operator UI: dead letters', () => {
       expect(await vpage.getByTestId(`dl-retry-${fatalId}`).count()).toBe(0);
       expect(await vpage.getByTestId(`dl-dismiss-${fatalId}`).count()).toBe(0);
       await vpage.screenshot({ path: '/tmp/ui-dead-letters-dark.png', fullPage: false });
-    } finally {
-      await viewer.close();
-    }
+    });
   });
 });

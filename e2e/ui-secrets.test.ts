@@ -5,9 +5,19 @@ import { join } from 'node:path';
 import { AuditEntry } from '@jousting/contracts';
 import { launchService } from '@jousting/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminApi, launchChromium } from './browser.js';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  adminApi,
+  asOtherUser,
+  createToken,
+  eventually,
+  openUi,
+  probes,
+  screenshotOnFailure,
+  sidebarOrder,
+  signInAsAdmin,
+} from './browser.js';
 import { type Stack, startStack } from './stack.js';
 
 // The secrets page of the operator UI in a real (system) Chromium against the real gateway and
@@ -20,15 +30,12 @@ const SECOND = `ghp_${randomBytes(12).toString('hex')}`;
 
 let stack: Stack;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let nc: NatsConnection;
 const audit: AuditEntry[] = [];
 
-const eventually = <T>(read: () => Promise<T>, timeout = 10_000) =>
-  expect.poll(read, { timeout, interval: 100 });
-const text = (testId: string) => page.getByTestId(testId).textContent();
-const count = (testId: string) => page.getByTestId(testId).count();
+const { text, count } = probes(() => page);
+
 const revealedState = (name: string) =>
   page.getByTestId(`secret-value-${name}`).getAttribute('data-revealed');
 
@@ -37,16 +44,10 @@ beforeAll(async () => {
   nc = await connect({ servers: stack.nats.url });
   nc.subscribe('audit.settings.>', { callback: (_e, m) => void audit.push(AuditEntry.parse(m.json())) });
   await nc.flush();
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
+  ({ browser, page } = await openUi());
 });
 
-beforeEach(({ task, onTestFailed }) => {
-  onTestFailed(async () => {
-    await page?.screenshot({ path: `/tmp/ui-failed-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png` });
-  });
-});
+screenshotOnFailure(() => page);
 
 afterAll(async () => {
   await browser?.close();
@@ -65,15 +66,8 @@ afterAll(async () => {
 
 describe('operator UI: secrets', () => {
   it('signs in as admin and finds the empty Secrets page after Settings in the sidebar', async () => {
-    await page.goto(stack.baseUrl);
-    await page.getByTestId('token-input').fill(stack.adminToken);
-    await page.getByTestId('login-submit').click();
-    await eventually(() => text('connection-status')).toBe('online');
-    const nav = await page
-      .locator('.sidebar .nav-list')
-      .first()
-      .locator('a')
-      .evaluateAll((links) => links.map((a) => a.getAttribute('data-testid')));
+    await signInAsAdmin(page, stack);
+    const nav = await sidebarOrder(page);
     expect(nav.indexOf('nav-secrets')).toBe(nav.indexOf('nav-settings') + 1);
     await page.getByTestId('nav-secrets').click();
     await eventually(() => text('secrets-empty')).toContain('No secrets yet');
@@ -134,27 +128,16 @@ describe('operator UI: secrets', () => {
 
   it('shows an operator the names without values, form or actions; the API refuses an operator reveal', async () => {
     await adminApi(stack, 'PUT', '/api/secrets/SLACK_TOKEN', { value: FIRST, description: 'alerts' });
-    const created = await adminApi<{ token: string }>(stack, 'POST', '/api/tokens', {
-      name: 'ui-secrets-operator',
-      role: 'operator',
-    });
-    expect(created.status).toBe(201);
+    const token = await createToken(stack, 'ui-secrets-operator', 'operator');
     const refused = await fetch(`${stack.baseUrl}/api/secrets/SLACK_TOKEN/reveal`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${created.body.token}` },
+      headers: { authorization: `Bearer ${token}` },
     });
     expect(refused.status).toBe(403);
     expect(await refused.text()).not.toContain(FIRST);
 
-    const operator = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      colorScheme: 'dark',
-    });
-    try {
-      const opage = await operator.newPage();
-      await opage.goto(`${stack.baseUrl}/secrets`);
-      await opage.getByTestId('token-input').fill(created.body.token);
-      await opage.getByTestId('login-submit').click();
+    const login = { url: `${stack.baseUrl}/secrets`, token, colorScheme: 'dark' as const };
+    await asOtherUser(browser, login, async (opage) => {
       await opage.getByTestId('secrets-readonly').waitFor();
       await opage.getByTestId('secret-row-SLACK_TOKEN').waitFor();
       await opage.getByTestId('secret-row-GITHUB_TOKEN').waitFor();
@@ -164,9 +147,7 @@ describe('operator UI: secrets', () => {
       expect(await opage.getByTestId('secret-value-SLACK_TOKEN').getAttribute('data-revealed')).toBe('false');
       expect(await opage.content()).not.toContain(FIRST);
       await opage.screenshot({ path: '/tmp/ui-secrets-operator.png', fullPage: false });
-    } finally {
-      await operator.close();
-    }
+    });
   });
 
   it('deletes only after confirmation', async () => {

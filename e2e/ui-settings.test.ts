@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { launchService } from '@jousting/testing';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminApi, launchChromium } from './browser.js';
+import { adminApi, asOtherUser, createToken, eventually, openUi, probes, signIn } from './browser.js';
 import { type Stack, startStack } from './stack.js';
 
 // The operator UI in a real (system) Chromium against a real gateway, settings service and NATS.
@@ -16,15 +16,12 @@ const SCREENSHOT_DARK = '/tmp/ui-settings-dark.png';
 
 let stack: Stack;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let nc: NatsConnection;
 let adminName: string;
 
-/** Retries `read` until the assertion that follows holds (the page updates asynchronously). */
-const eventually = <T>(read: () => Promise<T>, timeout = 10_000) =>
-  expect.poll(read, { timeout, interval: 100 });
-const text = (testId: string) => page.getByTestId(testId).textContent();
+const { text } = probes(() => page);
+
 const toastTexts = async () => (await page.getByTestId('toast').allTextContents()).join('\n');
 const inputValue = (key: string) => page.locator(`[name="${key}"]`).inputValue();
 const theme = () => page.locator('html').getAttribute('data-theme');
@@ -54,9 +51,7 @@ beforeAll(async () => {
   stack = await startStack();
   nc = await connect({ servers: stack.nats.url });
   adminName = (await api<{ name: string }>('GET', '/api/auth/me')).body.name;
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
+  ({ browser, page } = await openUi({ viewport: { width: 1280, height: 900 } }));
 });
 
 afterAll(async () => {
@@ -67,9 +62,7 @@ afterAll(async () => {
 
 describe('operator UI: settings', () => {
   it('refuses a malformed token on the client and an unknown one from the server', async () => {
-    await page.goto(stack.baseUrl);
-    await page.getByTestId('token-input').fill('not-a-token');
-    await page.getByTestId('login-submit').click();
+    await signIn(page, stack.baseUrl, 'not-a-token');
     await eventually(() => text('login-error')).toContain('starts with "jst_"');
 
     await page.getByTestId('token-input').fill(`jst_${'0'.repeat(64)}`);
@@ -222,17 +215,9 @@ describe('operator UI: settings', () => {
   });
 
   it('lets a viewer read the settings but not change them', async () => {
-    const created = await api<{ token: string }>('POST', '/api/tokens', {
-      name: 'ui-viewer',
-      role: 'viewer',
-    });
-    expect(created.status).toBe(201);
-    const viewer = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    try {
-      const vpage = await viewer.newPage();
-      await vpage.goto(`${stack.baseUrl}/settings`);
-      await vpage.getByTestId('token-input').fill(created.body.token);
-      await vpage.getByTestId('login-submit').click();
+    const token = await createToken(stack, 'ui-viewer', 'viewer');
+    const login = { url: `${stack.baseUrl}/settings`, token, viewport: { width: 1280, height: 900 } };
+    await asOtherUser(browser, login, async (vpage) => {
       await vpage.getByTestId('readonly-notice').waitFor();
       expect(await vpage.getByTestId('user-role').textContent()).toBe('viewer');
       expect(await vpage.locator('[name="maxTurns"]').inputValue()).toBe(
@@ -241,8 +226,6 @@ describe('operator UI: settings', () => {
       expect(await vpage.locator('[name="maxTurns"]').isDisabled()).toBe(true);
       expect(await vpage.getByTestId('save-settings').isDisabled()).toBe(true);
       expect(await vpage.getByTestId('reset-all').isDisabled()).toBe(true);
-    } finally {
-      await viewer.close();
-    }
+    });
   });
 });

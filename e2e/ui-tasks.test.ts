@@ -1,7 +1,16 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminApi, launchChromium } from './browser.js';
-import { type Stack, startStack } from './stack.js';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  adminApi,
+  asOtherUser,
+  createToken,
+  eventually,
+  openUi,
+  probes,
+  screenshotOnFailure,
+  signInAsAdmin,
+} from './browser.js';
+import { type Stack, startStack, workerEnv } from './stack.js';
 
 // The task pages of the operator UI in a real (system) Chromium against a real gateway,
 // coordinator, worker, settings service and NATS. Needs the built services and UI:
@@ -14,13 +23,10 @@ const HOLD = 'hold';
 
 let stack: Stack;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 
-const eventually = <T>(read: () => Promise<T>, timeout = 15_000) =>
-  expect.poll(read, { timeout, interval: 100 });
-const text = (testId: string) => page.getByTestId(testId).textContent();
-const count = (testId: string) => page.getByTestId(testId).count();
+const { text, count } = probes(() => page);
+
 const shot = (name: string) => page.screenshot({ path: `/tmp/ui-${name}.png`, fullPage: false });
 
 const api = <T>(method: string, path: string, body?: unknown) => adminApi<T>(stack, method, path, body);
@@ -83,19 +89,12 @@ async function settled(): Promise<void> {
 beforeAll(async () => {
   stack = await startStack({
     services: ['settings', 'coordinator', 'worker', 'gateway'],
-    env: { WORKER_ID, WORKER_NAME: WORKER_ID, WORKER_LABELS: 'linux' },
+    env: workerEnv(WORKER_ID),
   });
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
+  ({ browser, page } = await openUi());
 });
 
-// A failing step leaves a picture of the page behind.
-beforeEach(({ task, onTestFailed }) => {
-  onTestFailed(async () => {
-    await page?.screenshot({ path: `/tmp/ui-failed-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png` });
-  });
-});
+screenshotOnFailure(() => page);
 
 afterAll(async () => {
   await browser?.close();
@@ -104,10 +103,7 @@ afterAll(async () => {
 
 describe('operator UI: tasks, graph and workers', () => {
   it('signs in with the admin token', async () => {
-    await page.goto(stack.baseUrl);
-    await page.getByTestId('token-input').fill(stack.adminToken);
-    await page.getByTestId('login-submit').click();
-    await eventually(() => text('connection-status')).toBe('online');
+    await signInAsAdmin(page, stack);
     for (const nav of ['nav-tasks', 'nav-graph', 'nav-workers']) expect(await count(nav)).toBe(1);
   });
 
@@ -313,17 +309,9 @@ describe('operator UI: tasks, graph and workers', () => {
   });
 
   it('lets a viewer look but not change anything', async () => {
-    const created = await api<{ token: string }>('POST', '/api/tokens', {
-      name: 'ui-tasks-viewer',
-      role: 'viewer',
-    });
-    expect(created.status).toBe(201);
-    const viewer = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    try {
-      const vpage = await viewer.newPage();
-      await vpage.goto(`${stack.baseUrl}/graph`);
-      await vpage.getByTestId('token-input').fill(created.body.token);
-      await vpage.getByTestId('login-submit').click();
+    const token = await createToken(stack, 'ui-tasks-viewer', 'viewer');
+    const login = { url: `${stack.baseUrl}/graph`, token, viewport: { width: 1280, height: 900 } };
+    await asOtherUser(browser, login, async (vpage) => {
       await vpage.getByTestId('readonly-notice').waitFor();
       expect(await vpage.getByTestId('graph-edit-toggle').isDisabled()).toBe(true);
       await vpage.keyboard.press('e');
@@ -331,9 +319,7 @@ describe('operator UI: tasks, graph and workers', () => {
       await vpage.goto(`${stack.baseUrl}/tasks`);
       await vpage.getByTestId('readonly-notice').waitFor();
       expect(await vpage.getByTestId('new-task').isDisabled()).toBe(true);
-    } finally {
-      await viewer.close();
-    }
+    });
   });
 
   it('keeps a graph of 1,000 tasks usable while the tasks arrive live', async () => {

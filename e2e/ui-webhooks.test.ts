@@ -1,13 +1,20 @@
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { repoRoot } from '@jousting/testing';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminApi, launchChromium } from './browser.js';
-import { type Stack, startStack } from './stack.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  adminApi,
+  asOtherUser,
+  createToken,
+  eventually,
+  openUi,
+  probes,
+  screenshotOnFailure,
+  signInAsAdmin,
+} from './browser.js';
+import { jousting as runCli } from './cli.js';
+import { type Stack, startStack, workerEnv } from './stack.js';
 
 // The webhooks page, the notification bell and the notifications page of the operator UI in a
 // real (system) Chromium against the whole stack (settings, coordinator, reference worker,
@@ -27,28 +34,16 @@ let receiver: Server;
 let receiverUrl = '';
 let stack: Stack;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let webhookId = '';
 let secret = '';
 const secretsShown: string[] = [];
 
-const eventually = <T>(read: () => T | Promise<T>, timeout = 15_000) =>
-  expect.poll(read, { timeout, interval: 100 });
-const text = (testId: string) => page.getByTestId(testId).textContent();
-const count = (testId: string) => page.getByTestId(testId).count();
+const { text, count } = probes(() => page);
+
 const api = <T>(method: string, path: string, body?: unknown) => adminApi<T>(stack, method, path, body);
 
-const cliBin = join(repoRoot(), 'libs', 'cli', 'dist', 'bin.js');
-/** The built `jousting` CLI against this stack. */
-function jousting(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, JOUSTING_URL: stack.baseUrl, JOUSTING_TOKEN: stack.adminToken };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cliBin, ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const jousting = (...args: string[]) => runCli(stack, ...args);
 
 /** The payload when a request verifies against `key` (throws otherwise). */
 const verify = (r: Received, key: string) =>
@@ -73,9 +68,7 @@ beforeAll(async () => {
   stack = await startStack({
     services: ['settings', 'coordinator', 'worker', 'notifier', 'gateway'],
     env: {
-      WORKER_ID: 'wh-worker',
-      WORKER_NAME: 'wh-worker',
-      WORKER_LABELS: 'linux',
+      ...workerEnv('wh-worker'),
       COORD_CIRCUIT_FAILURES: '1000',
       LOG_LEVEL: 'debug',
     },
@@ -83,17 +76,12 @@ beforeAll(async () => {
   // The receiver is on loopback, which the notifier refuses unless told otherwise.
   const allowed = await api('PATCH', '/api/settings', { webhookAllowPrivateUrls: true, maxTaskRetries: 0 });
   expect(allowed.status).toBe(200);
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.baseUrl });
-  page = await context.newPage();
+  ({ browser, page } = await openUi({
+    grant: { permissions: ['clipboard-read', 'clipboard-write'], origin: stack.baseUrl },
+  }));
 });
 
-beforeEach(({ task, onTestFailed }) => {
-  onTestFailed(async () => {
-    await page?.screenshot({ path: `/tmp/ui-failed-${task.name.replace(/\W+/g, '-').slice(0, 60)}.png` });
-  });
-});
+screenshotOnFailure(() => page);
 
 afterAll(async () => {
   await browser?.close();
@@ -108,10 +96,7 @@ afterAll(async () => {
 
 describe('operator UI: webhooks', () => {
   it('signs in, finds Webhooks in the sidebar and the bell without a count', async () => {
-    await page.goto(stack.baseUrl);
-    await page.getByTestId('token-input').fill(stack.adminToken);
-    await page.getByTestId('login-submit').click();
-    await eventually(() => text('connection-status')).toBe('online');
+    await signInAsAdmin(page, stack);
     await page.getByTestId('bell').waitFor();
     expect(await count('bell-count')).toBe(0);
     await page.getByTestId('nav-webhooks').click();
@@ -256,20 +241,9 @@ describe('operator UI: webhooks', () => {
   });
 
   it('shows an operator the webhooks and logs, without the admin actions and with why', async () => {
-    const created = await api<{ token: string }>('POST', '/api/tokens', {
-      name: 'ui-wh-operator',
-      role: 'operator',
-    });
-    expect(created.status).toBe(201);
-    const operator = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      colorScheme: 'dark',
-    });
-    try {
-      const opage = await operator.newPage();
-      await opage.goto(`${stack.baseUrl}/webhooks`);
-      await opage.getByTestId('token-input').fill(created.body.token);
-      await opage.getByTestId('login-submit').click();
+    const token = await createToken(stack, 'ui-wh-operator', 'operator');
+    const login = { url: `${stack.baseUrl}/webhooks`, token, colorScheme: 'dark' as const };
+    await asOtherUser(browser, login, async (opage) => {
       await opage.getByTestId('wh-readonly').waitFor();
       expect(await opage.getByTestId('wh-readonly').textContent()).toContain('admin');
       await opage.getByTestId(`wh-row-${webhookId}`).waitFor();
@@ -284,9 +258,7 @@ describe('operator UI: webhooks', () => {
       await opage.getByTestId(`wh-deliveries-${webhookId}`).click();
       await opage.getByTestId(`wh-log-${webhookId}`).locator('[data-status="delivered"]').first().waitFor();
       expect(await opage.locator('[data-testid^="wh-redeliver-"]').count()).toBe(0);
-    } finally {
-      await operator.close();
-    }
+    });
   });
 
   it('deletes the webhook', async () => {

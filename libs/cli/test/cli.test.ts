@@ -4,26 +4,15 @@ import { join } from 'node:path';
 import { freePort } from '@jousting/bus';
 import { DEFAULT_SETTINGS, type Readiness, type Settings, settingsJsonSchema } from '@jousting/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cli, jsonResponse } from './cli-runner.js';
-
-interface Recorded {
-  method: string;
-  path: string;
-  authorization: string | null;
-  body: unknown;
-}
+import { cli, gatewayStandIn, jsonResponse, type StandInRequest } from './cli-runner.js';
 
 /** A stand-in for the gateway's settings and health routes, recording every request. */
 function fakeGateway(opts: { ready?: boolean; token?: string } = {}) {
-  const requests: Recorded[] = [];
   let settings: Settings = { ...DEFAULT_SETTINGS };
   const json = jsonResponse;
-  const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const method = init?.method ?? 'GET';
-    const authorization = new Headers(init?.headers).get('authorization');
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-    requests.push({ method, path: url.pathname, authorization, body });
+  const authorizationOf = ({ headers }: StandInRequest) => ({ authorization: headers.get('authorization') });
+  return gatewayStandIn(({ method, url, body, headers }) => {
+    const authorization = headers.get('authorization');
     const route = `${method} ${url.pathname}`;
     if (route === 'GET /api/health/ready') {
       const readiness: Readiness = {
@@ -70,8 +59,7 @@ function fakeGateway(opts: { ready?: boolean; token?: string } = {}) {
       return json(200, { changes, settings });
     }
     return json(404, { error: { code: 'not_found', message: `no route ${route}` } });
-  }) as typeof fetch;
-  return { fetch: fetchFn, requests };
+  }, authorizationOf);
 }
 
 describe('jousting settings', () => {
@@ -95,6 +83,7 @@ describe('jousting settings', () => {
       {
         method: 'PATCH',
         path: '/api/settings',
+        query: {},
         authorization: `Bearer ${token}`,
         body: { maxTurns: 40, autoPush: true, model: 'opus' },
       },

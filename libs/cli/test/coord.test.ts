@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BulkResult, CoordState, Task, Template } from '@jousting/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cli, jsonResponse } from './cli-runner.js';
-
-const T0 = '2026-01-02T03:04:05.000Z';
+import { cli, errorResponse, gatewayStandIn, jsonResponse, T0, taskOf } from './cli-runner.js';
 
 const coordState = (fields: Partial<CoordState> = {}): CoordState => ({
   state: 'running',
@@ -55,24 +53,7 @@ const coordState = (fields: Partial<CoordState> = {}): CoordState => ({
   ...fields,
 });
 
-const task = (id: string, fields: Partial<Task> = {}): Task => ({
-  id,
-  title: `task ${id}`,
-  description: '',
-  kind: 'exec',
-  payload: {},
-  priority: 0,
-  labels: [],
-  deps: [],
-  status: 'queued',
-  attempts: [],
-  cost: { usd: 0, inputTokens: 0, outputTokens: 0 },
-  createdAt: T0,
-  updatedAt: T0,
-  traceId: 'trace-1',
-  source: 'test',
-  ...fields,
-});
+const task = (id: string, fields: Partial<Task> = {}): Task => taskOf({ id, ...fields });
 
 const template = (name: string): Template => ({
   name,
@@ -109,11 +90,10 @@ const template = (name: string): Template => ({
 });
 
 const error = (status: number, code: string, message: string, fields?: unknown) =>
-  jsonResponse(status, { error: { code, message, ...(fields ? { details: { fields } } : {}) } });
+  errorResponse(status, code, message, fields ? { fields } : undefined);
 
 /** A stand-in for the gateway's coordination, bulk and template routes, recording every request. */
 function fakeCoordGateway() {
-  const requests: Array<{ method: string; path: string; body: unknown }> = [];
   let state = coordState();
   const templates = new Map<string, Template>([['nightly', template('nightly')]]);
   const tasks = new Map<string, Task>([
@@ -131,12 +111,7 @@ function fakeCoordGateway() {
     }
     return result;
   };
-  const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const method = init?.method ?? 'GET';
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-    requests.push({ method, path: url.pathname, body });
-    const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+  const { fetch, requests } = gatewayStandIn(({ method, url, parts, body }) => {
     const route = `${method} ${url.pathname}`;
     if (route === 'GET /api/coord') return jsonResponse(200, state);
     if (route === 'POST /api/coord/pause') {
@@ -214,9 +189,9 @@ function fakeCoordGateway() {
       }
     }
     return error(404, 'not_found', `no route for ${route}`);
-  }) as typeof fetch;
+  });
   return {
-    fetch: fetchFn,
+    fetch,
     requests,
     setState: (next: CoordState) => {
       state = next;
@@ -249,7 +224,7 @@ describe('jousting coord status', () => {
     expect(out).toMatch(/w-1 +\$1\.00 +unlimited +- +ok/);
     expect(out).toMatch(/w-2 +OPEN +3 +2026-01-02T03:04:35Z/);
     expect(out).toContain('settings: maxTaskRetries 3, staleTaskMinutes 30');
-    expect(gateway.requests).toEqual([{ method: 'GET', path: '/api/coord', body: undefined }]);
+    expect(gateway.requests).toEqual([{ method: 'GET', path: '/api/coord', query: {}, body: undefined }]);
   });
 
   it('prints the state as JSON with --json', async () => {
@@ -265,6 +240,7 @@ describe('jousting coord drain|pause|resume', () => {
     expect(gateway.requests.at(-1)).toEqual({
       method: 'POST',
       path: '/api/coord/drain',
+      query: {},
       body: { timeoutSeconds: 600, reason: 'deploy' },
     });
     expect(result.stdout).toBe(
@@ -307,6 +283,7 @@ describe('jousting tasks bulk', () => {
     expect(gateway.requests.at(-1)).toEqual({
       method: 'POST',
       path: '/api/tasks/bulk/cancel',
+      query: {},
       body: { selection: { ids: ['a', 'b', 'zz'] }, reason: 'cleanup' },
     });
     const lines = result.stdout.trimEnd().split('\n');
@@ -436,6 +413,7 @@ describe('jousting templates', () => {
     expect(gateway.requests.at(-1)).toEqual({
       method: 'POST',
       path: '/api/templates/nightly/instantiate',
+      query: {},
       body: { values: { repo: 'git@x:y.git', branch: 'release=2' }, priority: 7, labels: ['linux'] },
     });
     const lines = result.stdout.trimEnd().split('\n');

@@ -1,8 +1,6 @@
 import type { DeadLetter, Task } from '@jousting/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cli, jsonResponse } from './cli-runner.js';
-
-const T0 = '2026-01-02T03:04:05.000Z';
+import { cli, errorResponse, gatewayStandIn, jsonResponse, T0, taskOf } from './cli-runner.js';
 
 const letter = (id: string, fields: Partial<DeadLetter> = {}): DeadLetter => ({
   id,
@@ -17,38 +15,13 @@ const letter = (id: string, fields: Partial<DeadLetter> = {}): DeadLetter => ({
   ...fields,
 });
 
-const taskOf = (d: DeadLetter, fields: Partial<Task> = {}): Task => ({
-  id: d.id,
-  title: d.title,
-  description: '',
-  kind: d.kind,
-  payload: {},
-  priority: 0,
-  labels: [],
-  deps: [],
-  status: 'queued',
-  attempts: [],
-  cost: { usd: 0, inputTokens: 0, outputTokens: 0 },
-  createdAt: T0,
-  updatedAt: T0,
-  traceId: 'trace-1',
-  source: 'test',
-  ...fields,
-});
-
-const error = (status: number, code: string, message: string) =>
-  jsonResponse(status, { error: { code, message } });
+const taskOfLetter = (d: DeadLetter, fields: Partial<Task> = {}): Task =>
+  taskOf({ id: d.id, title: d.title, kind: d.kind, ...fields });
 
 /** A stand-in for the gateway's dead-letter routes, recording every request. */
 function fakeDeadLetterGateway() {
-  const requests: Array<{ method: string; path: string; query: Record<string, string>; body: unknown }> = [];
   const letters = new Map<string, DeadLetter>();
-  const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const method = init?.method ?? 'GET';
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-    requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), body });
-    const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+  const { fetch, requests } = gatewayStandIn(({ method, url, parts, body }) => {
     const found = parts[2] ? letters.get(parts[2]) : undefined;
     if (method === 'GET' && url.pathname === '/api/dead-letters') {
       const status = url.searchParams.get('status');
@@ -68,18 +41,18 @@ function fakeDeadLetterGateway() {
       });
     }
     if (method === 'POST' && parts[3] === 'retry') {
-      if (!found) return error(404, 'not_found', `dead letter ${parts[2]} not found`);
+      if (!found) return errorResponse(404, 'not_found', `dead letter ${parts[2]} not found`);
       letters.delete(found.id);
-      return jsonResponse(200, taskOf(found, body));
+      return jsonResponse(200, taskOfLetter(found, body));
     }
     if (method === 'POST' && parts[3] === 'dismiss') {
-      if (!found) return error(404, 'not_found', `dead letter ${parts[2]} not found`);
+      if (!found) return errorResponse(404, 'not_found', `dead letter ${parts[2]} not found`);
       Object.assign(found, { status: 'dismissed', dismissReason: body.reason });
       return jsonResponse(200, found);
     }
-    return error(404, 'not_found', `no route for ${method} ${url.pathname}`);
-  }) as typeof fetch;
-  return { fetch: fetchFn, requests, letters };
+    return errorResponse(404, 'not_found', `no route for ${method} ${url.pathname}`);
+  });
+  return { fetch, requests, letters };
 }
 
 let gateway: ReturnType<typeof fakeDeadLetterGateway>;

@@ -6,29 +6,22 @@ import type { SecretMeta } from '@jousting/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { SecretsIo, StdinSource } from '../src/commands/secrets.js';
 import { run } from '../src/main.js';
-import { cli, jsonResponse } from './cli-runner.js';
+import { cli, errorResponse, gatewayStandIn, jsonResponse, type StandInRequest, T0 } from './cli-runner.js';
 
-const T0 = '2026-01-02T03:04:05.000Z';
 const TOKEN = `jst_${'a'.repeat(64)}`;
 
 /** A stand-in for the gateway's /api/secrets routes with an admin-only write check, recording requests. */
 function fakeSecretsGateway(role: 'admin' | 'operator' = 'admin') {
-  const requests: Array<{ method: string; path: string; body: unknown; auth: string | null }> = [];
   const secrets = new Map<string, { meta: SecretMeta; value: string }>();
-  const error = (status: number, code: string, message: string) =>
-    jsonResponse(status, { error: { code, message } });
-  const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const method = init?.method ?? 'GET';
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-    const auth = new Headers(init?.headers).get('authorization');
-    requests.push({ method, path: url.pathname, body, auth });
+  const auth = ({ headers }: StandInRequest) => ({ auth: headers.get('authorization') });
+  const { fetch, requests } = gatewayStandIn(({ method, url, body }) => {
     const [, , , raw, action] = url.pathname.split('/');
     const name = raw ? decodeURIComponent(raw) : undefined;
     if (method === 'GET' && url.pathname === '/api/secrets') {
       return jsonResponse(200, { items: [...secrets.values()].map((s) => s.meta) });
     }
-    if (role !== 'admin') return error(403, 'forbidden', 'this needs the admin role; your token is operator');
+    if (role !== 'admin')
+      return errorResponse(403, 'forbidden', 'this needs the admin role; your token is operator');
     const found = name ? secrets.get(name) : undefined;
     if (method === 'PUT' && name) {
       const meta: SecretMeta = {
@@ -43,7 +36,7 @@ function fakeSecretsGateway(role: 'admin' | 'operator' = 'admin') {
       secrets.set(name, { meta, value: body.value });
       return jsonResponse(200, meta);
     }
-    if (!found) return error(404, 'not_found', `secret ${name} not found`);
+    if (!found) return errorResponse(404, 'not_found', `secret ${name} not found`);
     if (method === 'POST' && action === 'reveal') {
       return jsonResponse(200, { name, value: found.value, version: found.meta.version });
     }
@@ -51,9 +44,9 @@ function fakeSecretsGateway(role: 'admin' | 'operator' = 'admin') {
       secrets.delete(found.meta.name);
       return jsonResponse(200, { name, deleted: true });
     }
-    return error(404, 'not_found', `no route for ${method} ${url.pathname}`);
-  }) as typeof fetch;
-  return { fetchFn, requests, secrets };
+    return errorResponse(404, 'not_found', `no route for ${method} ${url.pathname}`);
+  }, auth);
+  return { fetch, requests, secrets };
 }
 
 const env = { JOUSTING_URL: 'http://gateway.test', JOUSTING_TOKEN: TOKEN };
@@ -78,7 +71,7 @@ let gateway: ReturnType<typeof fakeSecretsGateway>;
 let jousting: ReturnType<typeof cli>;
 beforeEach(() => {
   gateway = fakeSecretsGateway();
-  jousting = cli(env, gateway.fetchFn);
+  jousting = cli(env, gateway.fetch);
 });
 
 describe('jousting secrets put', () => {
@@ -89,6 +82,7 @@ describe('jousting secrets put', () => {
       {
         method: 'PUT',
         path: '/api/secrets/API_KEY',
+        query: {},
         body: { value: 'v-123', description: 'billing' },
         auth: `Bearer ${TOKEN}`,
       },
@@ -110,7 +104,7 @@ describe('jousting secrets put', () => {
 
   it('reads piped standard input without its final line break', async () => {
     const piped = cliWithStdin(
-      gateway.fetchFn,
+      gateway.fetch,
       Readable.from([Buffer.from('from-'), Buffer.from('stdin\r\n')]),
     );
     const res = await piped('secrets', 'put', 'PIPED');
@@ -133,7 +127,7 @@ describe('jousting secrets put', () => {
       expect(res.code, argv.join(' ')).toBe(64);
       expect(res.stderr, argv.join(' ')).toMatch(message);
     }
-    const atTerminal = await cliWithStdin(gateway.fetchFn, tty)('secrets', 'put', 'A');
+    const atTerminal = await cliWithStdin(gateway.fetch, tty)('secrets', 'put', 'A');
     expect(atTerminal.code).toBe(64);
     expect(atTerminal.stderr).toContain('pass --value, --from-file FILE, or pipe it on standard input');
     expect(gateway.requests).toEqual([]);
@@ -181,7 +175,7 @@ describe('jousting secrets ls, reveal, rm', () => {
 
   it('an operator token is refused by the server for reveal, with its message', async () => {
     const asOperator = fakeSecretsGateway('operator');
-    const res = await cli(env, asOperator.fetchFn)('secrets', 'reveal', 'A_TOKEN');
+    const res = await cli(env, asOperator.fetch)('secrets', 'reveal', 'A_TOKEN');
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('needs the admin role');
     expect(res.stdout).toBe('');

@@ -10,37 +10,18 @@ import {
 } from '@jousting/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { formatAge, formatTaskPage } from '../src/task-output.js';
-import { cli, jsonResponse } from './cli-runner.js';
+import {
+  cli,
+  errorResponse,
+  gatewayStandIn,
+  jsonResponse,
+  type StandInRequest,
+  T0,
+  taskOf,
+} from './cli-runner.js';
 
-interface Recorded {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  idempotencyKey: string | null;
-  body: unknown;
-}
-
-const T0 = '2026-01-02T03:04:05.000Z';
-
-function makeTask(fields: Partial<Task> & { id: string }): Task {
-  return {
-    title: fields.id,
-    description: '',
-    kind: 'exec',
-    payload: { command: 'true' },
-    priority: 0,
-    labels: [],
-    deps: [],
-    status: 'queued',
-    attempts: [],
-    cost: { usd: 0, inputTokens: 0, outputTokens: 0 },
-    createdAt: T0,
-    updatedAt: T0,
-    traceId: 'trace-1',
-    source: 'test',
-    ...fields,
-  };
-}
+const makeTask = (fields: Partial<Task> & { id: string }): Task =>
+  taskOf({ title: fields.id, payload: { command: 'true' }, ...fields });
 
 const summaryOf = (t: Task): TaskSummary => ({
   id: t.id,
@@ -56,33 +37,20 @@ const summaryOf = (t: Task): TaskSummary => ({
   attemptCount: t.attempts.length,
 });
 
-const error = (status: number, code: string, message: string, details?: Record<string, unknown>) =>
-  jsonResponse(status, { error: { code, message, ...(details ? { details } : {}) } });
-
 /** A stand-in for the gateway's task and worker routes, recording every request. */
 function fakeTaskGateway(opts: { workers?: WorkerInfo[] } = {}) {
-  const requests: Recorded[] = [];
   const tasks = new Map<string, Task>();
   const keys = new Map<string, string>();
   let counter = 0;
   const seed = (task: Task) => tasks.set(task.id, task);
 
-  const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const method = init?.method ?? 'GET';
-    const headers = new Headers(init?.headers);
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-    requests.push({
-      method,
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      idempotencyKey: headers.get('idempotency-key'),
-      body,
-    });
-    const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+  const idempotencyKey = ({ headers }: StandInRequest) => ({
+    idempotencyKey: headers.get('idempotency-key'),
+  });
+  const { fetch, requests } = gatewayStandIn(({ method, url, parts, body, headers }) => {
     const route = `${method} /${parts.map((p, i) => (i === 2 && parts[1] === 'tasks' ? ':id' : i === 4 ? ':depId' : p)).join('/')}`;
     const task = parts[2] ? tasks.get(parts[2]) : undefined;
-    const notFound = () => error(404, 'not_found', `task ${parts[2]} does not exist`);
+    const notFound = () => errorResponse(404, 'not_found', `task ${parts[2]} does not exist`);
 
     switch (route) {
       case 'GET /api/tasks': {
@@ -103,11 +71,11 @@ function fakeTaskGateway(opts: { workers?: WorkerInfo[] } = {}) {
         const parsed = NewTask.safeParse(body);
         if (!parsed.success) {
           const fields = issuesFromZod(parsed.error);
-          return error(400, 'validation_failed', 'invalid input', { fields });
+          return errorResponse(400, 'validation_failed', 'invalid input', { fields });
         }
         const missing = parsed.data.deps.findIndex((d) => !tasks.has(d));
         if (missing >= 0) {
-          return error(400, 'validation_failed', `invalid input (deps.${missing}: no task)`, {
+          return errorResponse(400, 'validation_failed', `invalid input (deps.${missing}: no task)`, {
             fields: [{ field: `deps.${missing}`, message: `no task ${parsed.data.deps[missing]}` }],
           });
         }
@@ -135,7 +103,8 @@ function fakeTaskGateway(opts: { workers?: WorkerInfo[] } = {}) {
       }
       case 'POST /api/tasks/:id/cancel': {
         if (!task) return notFound();
-        if (task.status === 'canceled') return error(409, 'conflict', `task ${task.id} is already canceled`);
+        if (task.status === 'canceled')
+          return errorResponse(409, 'conflict', `task ${task.id} is already canceled`);
         task.status = 'canceled';
         const cascaded = [...tasks.values()]
           .filter((t) => t.deps.includes(task.id))
@@ -148,7 +117,7 @@ function fakeTaskGateway(opts: { workers?: WorkerInfo[] } = {}) {
       case 'POST /api/tasks/:id/retry': {
         if (!task) return notFound();
         if (task.status !== 'failed' && task.status !== 'canceled') {
-          return error(
+          return errorResponse(
             409,
             'conflict',
             `task ${task.id} is ${task.status}; only a failed or canceled task can be retried`,
@@ -162,7 +131,7 @@ function fakeTaskGateway(opts: { workers?: WorkerInfo[] } = {}) {
         const depId = (body as { depId: string }).depId;
         const back = tasks.get(depId)?.deps.includes(task.id);
         if (back) {
-          return error(400, 'validation_failed', `${depId} already depends on ${task.id}`, {
+          return errorResponse(400, 'validation_failed', `${depId} already depends on ${task.id}`, {
             fields: [{ field: 'depId', message: 'would close a cycle' }],
             cycle: [task.id, depId, task.id],
           });
@@ -179,10 +148,10 @@ function fakeTaskGateway(opts: { workers?: WorkerInfo[] } = {}) {
       case 'GET /api/workers':
         return jsonResponse(200, { items: opts.workers ?? [] });
       default:
-        return error(404, 'not_found', `no route for ${method} ${url.pathname}`);
+        return errorResponse(404, 'not_found', `no route for ${method} ${url.pathname}`);
     }
-  }) as typeof fetch;
-  return { fetch: fetchFn, requests, tasks, seed };
+  }, idempotencyKey);
+  return { fetch, requests, tasks, seed };
 }
 
 let gateway: ReturnType<typeof fakeTaskGateway>;

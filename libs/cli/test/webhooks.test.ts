@@ -1,8 +1,7 @@
 import type { Delivery, Notification, Webhook } from '@jousting/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cli, jsonResponse } from './cli-runner.js';
+import { cli, errorResponse, gatewayStandIn, jsonResponse, T0 } from './cli-runner.js';
 
-const T0 = '2026-01-02T03:04:05.000Z';
 const TOKEN = `jst_${'b'.repeat(64)}`;
 const SECRET = `whsec_${'A'.repeat(43)}=`;
 const NEW_SECRET = `whsec_${'B'.repeat(43)}=`;
@@ -51,11 +50,10 @@ const notificationOf = (id: string, read: boolean): Notification => ({
 });
 
 const error = (status: number, code: string, message: string, fields?: unknown) =>
-  jsonResponse(status, { error: { code, message, ...(fields ? { details: { fields } } : {}) } });
+  errorResponse(status, code, message, fields ? { fields } : undefined);
 
 /** A stand-in for the gateway's /api/webhooks and /api/notifications routes, recording requests. */
 function fakeNotifyGateway() {
-  const requests: Array<{ method: string; path: string; query: Record<string, string>; body: unknown }> = [];
   const webhooks = new Map<string, Webhook>();
   const notifications = [notificationOf(N2, false), notificationOf(N1, true)];
   let testAnswer: unknown = {
@@ -65,12 +63,7 @@ function fakeNotifyGateway() {
     responseBody: 'ok!',
     durationMs: 7,
   };
-  const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const method = init?.method ?? 'GET';
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-    requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), body });
-    const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+  const { fetch, requests } = gatewayStandIn(({ method, url, parts, body }) => {
     if (parts[1] === 'notifications') {
       if (method === 'GET') {
         const unreadOnly = url.searchParams.get('unread') === 'true';
@@ -137,9 +130,9 @@ function fakeNotifyGateway() {
       return jsonResponse(200, { ...delivery, attempts: [], nextAttemptAt: T0 });
     }
     return error(404, 'not_found', `no route for ${method} ${url.pathname}`);
-  }) as typeof fetch;
+  });
   return {
-    fetchFn,
+    fetch,
     requests,
     webhooks,
     notifications,
@@ -154,7 +147,7 @@ let gateway: ReturnType<typeof fakeNotifyGateway>;
 let jousting: ReturnType<typeof cli>;
 beforeEach(() => {
   gateway = fakeNotifyGateway();
-  jousting = cli(env, gateway.fetchFn);
+  jousting = cli(env, gateway.fetch);
 });
 
 describe('jousting webhooks add', () => {

@@ -1,6 +1,6 @@
 import type { FieldIssue, Template, TemplateInput } from '@jousting/contracts';
 import { isRecord } from './api';
-import type { FormResult } from './dead-letters';
+import { buildRetryBody, type FormResult } from './dead-letters';
 
 /**
  * The templates page without React: the editor draft (name and description as fields, variables
@@ -334,20 +334,9 @@ export function buildRunBody(t: Template, draft: RunDraft): FormResult<RunBody> 
     else if (typed.length > 10_000) errors[`values.${v.name}`] = 'At most 10000 characters';
     else if (typed !== v.default) values[v.name] = typed;
   }
-  const body: RunBody = { values };
-  const priority = draft.priority.trim();
-  if (priority !== '') {
-    const n = Number(priority);
-    if (!/^-?\d+$/.test(priority) || !Number.isSafeInteger(n)) errors.priority = 'A whole number';
-    else if (n < -1000 || n > 1000) errors.priority = 'Between -1000 and 1000';
-    else body.priority = n;
-  }
-  const labels = [...new Set(draft.labels.split(/[\s,]+/).filter((l) => l !== ''))];
-  if (labels.length > 0) {
-    const bad = labels.find((l) => !LABEL.test(l));
-    if (bad !== undefined) errors.labels = `"${bad}" is not a label like "gpu" or "region=eu"`;
-    else if (labels.length > 32) errors.labels = 'At most 32 labels';
-    else body.labels = labels;
-  }
+  // Priority and labels for every task it makes follow the same rules as a retry's.
+  const overrides = buildRetryBody(draft);
+  if (!overrides.ok) Object.assign(errors, overrides.errors);
+  const body: RunBody = { values, ...(overrides.ok ? overrides.value : {}) };
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, value: body };
 }

@@ -1,6 +1,5 @@
 import type { BulkResult, BulkSelection } from '@jousting/contracts';
 import { useEffect, useId, useRef, useState } from 'react';
-import { errorText } from '../api';
 import {
   afterBulk,
   buildBulkRequest,
@@ -10,9 +9,9 @@ import {
 } from '../bulk-selection';
 import { useApp } from '../context';
 import { type BulkAction, coordApi } from '../coord-api';
-import { FormDialog } from '../pages/dead-letters';
 import { Link } from '../router';
 import { taskPath } from '../routes';
+import { DialogField, FormDialog, useFormDialog } from './form-dialog';
 import { SvgIcon } from './icons';
 import '../coord-pages.css';
 
@@ -184,39 +183,25 @@ function BulkDialog({
   const ids = useId();
   const [priority, setPriority] = useState('');
   const [reason, setReason] = useState('');
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [failure, setFailure] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  const { errors, failure, busy, run } = useFormDialog();
   const what =
     target.kind === 'ids'
       ? `${target.ids.length} selected task${target.ids.length === 1 ? '' : 's'}`
       : `all ${target.total} task${target.total === 1 ? '' : 's'} matching ${describeFilter(target.filter)}`;
 
-  const submit = async () => {
+  const submit = () => {
     const built = buildBulkRequest(
       action,
       target.kind === 'ids' ? { ids: target.ids } : { filter: target.filter },
       { priority, reason },
     );
-    if (!built.ok) {
-      setErrors(built.errors);
-      return;
-    }
-    setErrors({});
-    setFailure(undefined);
-    setBusy(true);
-    try {
-      const { selection, extra } = built.value;
+    return run(built, `Bulk ${action} failed`, async ({ selection, extra }) => {
       const answer = await coordApi.bulk(api, action, selection, extra);
       const summary = summarizeBulkResult(action, answer);
       notices.action(`Bulk ${action}: ${summary.title}`);
       notices.toast(summary.tone === 'ok' ? 'success' : 'warning', summary.title);
       onClose(answer);
-    } catch (err) {
-      setFailure(errorText(err));
-      notices.error(`Bulk ${action} failed: ${errorText(err)}`);
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -238,47 +223,30 @@ function BulkDialog({
         not apply to are listed afterwards with the reason.
       </p>
       {action === 'reprioritize' && (
-        <>
-          <label className="label dialog-label" htmlFor={`${ids}-priority`}>
-            Priority
-          </label>
-          <input
-            id={`${ids}-priority`}
-            className="input input-number"
-            inputMode="numeric"
-            value={priority}
-            onChange={(e) => setPriority(e.target.value)}
-            placeholder="-1000 … 1000"
-            aria-invalid={errors.priority ? true : undefined}
-            data-testid="bulk-priority"
-          />
-          {errors.priority && (
-            <p className="field-error" data-testid="bulk-field-error-priority">
-              {errors.priority}
-            </p>
-          )}
-        </>
+        <DialogField
+          id={`${ids}-priority`}
+          label="Priority"
+          variant="number"
+          value={priority}
+          onChange={setPriority}
+          placeholder="-1000 … 1000"
+          error={errors.priority}
+          testId="bulk-priority"
+          errorTestId="bulk-field-error-priority"
+        />
       )}
       {action === 'cancel' && (
-        <>
-          <label className="label dialog-label" htmlFor={`${ids}-reason`}>
-            Reason <span className="optional">optional</span>
-          </label>
-          <input
-            id={`${ids}-reason`}
-            className="input"
-            value={reason}
-            onChange={(e) => setReason(e.target.value)}
-            placeholder="e.g. superseded by a new run"
-            aria-invalid={errors.reason ? true : undefined}
-            data-testid="bulk-reason"
-          />
-          {errors.reason && (
-            <p className="field-error" data-testid="bulk-field-error-reason">
-              {errors.reason}
-            </p>
-          )}
-        </>
+        <DialogField
+          id={`${ids}-reason`}
+          label="Reason"
+          optional="optional"
+          value={reason}
+          onChange={setReason}
+          placeholder="e.g. superseded by a new run"
+          error={errors.reason}
+          testId="bulk-reason"
+          errorTestId="bulk-field-error-reason"
+        />
       )}
     </FormDialog>
   );

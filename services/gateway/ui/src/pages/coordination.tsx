@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { ApiError, errorText } from '../api';
+import { DialogField, FormDialog, useFormDialog } from '../components/form-dialog';
 import { SvgIcon } from '../components/icons';
+import { ReadOnlyNotice } from '../components/role-notice';
 import { clock } from '../components/status-strip';
 import { useApp, useCanWrite, useLiveEvents } from '../context';
 import { type CoordState, coordApi } from '../coord-api';
@@ -26,9 +28,8 @@ import {
 import { Link } from '../router';
 import { formatTime, relativeTime } from '../task-detail';
 import { systemClock } from '../throttle';
-import { FormDialog } from './dead-letters';
-import { ReadOnlyNotice } from './tasks';
 import '../coord-pages.css';
+import { PageHead } from '../components/page-head';
 
 /** Polled this often while the page is visible; policy events read sooner. */
 const POLL_MS = 5000;
@@ -109,21 +110,14 @@ export function CoordinationPage() {
   const actions = coord ? lifecycleActions(coord) : undefined;
   return (
     <div className="page page-wide coord-page" data-testid="coordination">
-      <div className="page-head">
-        <div>
-          <h1>Coordination</h1>
-          <p className="muted">
-            What the coordinator dispatches and within which limits: its state, rate limits, budgets and
-            circuit breakers. Updated live.
-          </p>
-        </div>
-        <div className="page-actions">
-          {checkedAt && <span className="muted small">Checked {clock(checkedAt)}</span>}
-          <button type="button" className="btn btn-secondary" onClick={() => void refresher.refresh()}>
-            <SvgIcon name="refresh" size={14} /> Refresh
-          </button>
-        </div>
-      </div>
+      <PageHead
+        title="Coordination"
+        status={checkedAt && <span className="muted small">Checked {clock(checkedAt)}</span>}
+        onRefresh={() => void refresher.refresh()}
+      >
+        What the coordinator dispatches and within which limits: its state, rate limits, budgets and circuit
+        breakers. Updated live.
+      </PageHead>
 
       {!canWrite && <ReadOnlyNotice what="drain, pause or resume the coordinator" />}
 
@@ -440,29 +434,15 @@ function DrainDialog({ onClose }: { onClose: (next: CoordState | undefined) => v
   const ids = useId();
   const [timeout, setTimeoutText] = useState('');
   const [reason, setReason] = useState('');
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [failure, setFailure] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  const { errors, failure, busy, run } = useFormDialog();
 
-  const submit = async () => {
-    const built = buildDrainBody({ timeout, reason });
-    if (!built.ok) {
-      setErrors(built.errors);
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
-      const next = await coordApi.drain(api, built.value);
+  const submit = () =>
+    run(buildDrainBody({ timeout, reason }), 'Drain failed', async (body) => {
+      const next = await coordApi.drain(api, body);
       notices.action('Draining the coordinator');
       notices.toast('success', 'Draining', 'Nothing new is dispatched; it pauses when running tasks finish.');
       onClose(next);
-    } catch (err) {
-      setFailure(errorText(err));
-      notices.error(`Drain failed: ${errorText(err)}`);
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <FormDialog
@@ -475,27 +455,19 @@ function DrainDialog({ onClose }: { onClose: (next: CoordState | undefined) => v
       testId="coord-drain-dialog"
     >
       <p>Nothing new is dispatched. When no task runs any more, the coordinator is paused.</p>
-      <label className="label dialog-label" htmlFor={`${ids}-timeout`}>
-        Timeout in seconds <span className="optional">optional</span>
-      </label>
-      <input
+      <DialogField
         id={`${ids}-timeout`}
-        className="input input-number"
-        inputMode="numeric"
+        label="Timeout in seconds"
+        optional="optional"
+        variant="number"
         value={timeout}
-        onChange={(e) => setTimeoutText(e.target.value)}
+        onChange={setTimeoutText}
         placeholder={`1 … ${MAX_DRAIN_SECONDS}`}
-        aria-invalid={errors.timeoutSeconds ? true : undefined}
-        data-testid="coord-drain-timeout"
+        help="After this, what still runs is aborted and requeued. Empty waits for every task."
+        error={errors.timeoutSeconds}
+        testId="coord-drain-timeout"
+        errorTestId="coord-field-error-timeoutSeconds"
       />
-      <p className="help small muted">
-        After this, what still runs is aborted and requeued. Empty waits for every task.
-      </p>
-      {errors.timeoutSeconds && (
-        <p className="field-error" data-testid="coord-field-error-timeoutSeconds">
-          {errors.timeoutSeconds}
-        </p>
-      )}
       <ReasonField id={`${ids}-reason`} value={reason} onChange={setReason} error={errors.reason} />
     </FormDialog>
   );
@@ -505,29 +477,15 @@ function PauseDialog({ onClose }: { onClose: (next: CoordState | undefined) => v
   const { api, notices } = useApp();
   const ids = useId();
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | undefined>();
-  const [failure, setFailure] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  const { errors, failure, busy, run } = useFormDialog();
 
-  const submit = async () => {
-    const checked = checkReason(reason);
-    if (!checked.ok) {
-      setError(checked.errors.reason);
-      return;
-    }
-    setError(undefined);
-    setBusy(true);
-    try {
-      const next = await coordApi.pause(api, checked.value);
+  const submit = () =>
+    run(checkReason(reason), 'Pause failed', async (checked) => {
+      const next = await coordApi.pause(api, checked);
       notices.action('Paused the coordinator');
       notices.toast('success', 'Paused', 'Nothing is dispatched until resumed.');
       onClose(next);
-    } catch (err) {
-      setFailure(errorText(err));
-      notices.error(`Pause failed: ${errorText(err)}`);
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <FormDialog
@@ -541,7 +499,7 @@ function PauseDialog({ onClose }: { onClose: (next: CoordState | undefined) => v
       testId="coord-pause-dialog"
     >
       <p>Nothing is dispatched until it is resumed; tasks that run now go on.</p>
-      <ReasonField id={`${ids}-reason`} value={reason} onChange={setReason} error={error} />
+      <ReasonField id={`${ids}-reason`} value={reason} onChange={setReason} error={errors.reason} />
     </FormDialog>
   );
 }
@@ -552,27 +510,15 @@ function ReasonField(props: {
   onChange: (v: string) => void;
   error: string | undefined;
 }) {
-  const { id, value, onChange, error } = props;
   return (
-    <>
-      <label className="label dialog-label" htmlFor={id}>
-        Reason <span className="optional">optional</span>
-      </label>
-      <input
-        id={id}
-        className="input"
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-        maxLength={MAX_REASON + 1}
-        placeholder="e.g. provider outage"
-        aria-invalid={error ? true : undefined}
-        data-testid="coord-reason-input"
-      />
-      {error && (
-        <p className="field-error" data-testid="coord-field-error-reason">
-          {error}
-        </p>
-      )}
-    </>
+    <DialogField
+      {...props}
+      label="Reason"
+      optional="optional"
+      maxLength={MAX_REASON + 1}
+      placeholder="e.g. provider outage"
+      testId="coord-reason-input"
+      errorTestId="coord-field-error-reason"
+    />
   );
 }

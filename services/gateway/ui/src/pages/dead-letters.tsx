@@ -1,17 +1,17 @@
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
 import {
-  type FormEvent,
-  type ReactNode,
-  useCallback,
-  useEffect,
-  useId,
-  useMemo,
-  useRef,
-  useState,
-} from 'react';
-import { errorText } from '../api';
+  DialogField,
+  FormDialog,
+  PriorityLabelsFields,
+  useFormDialog,
+  usePriorityLabels,
+} from '../components/form-dialog';
 import { SvgIcon } from '../components/icons';
+import { ListEmpty, ListError } from '../components/list-states';
+import { PageHead } from '../components/page-head';
 import { Pager } from '../components/pager';
-import { useApp, useCanWrite, useLiveEvents } from '../context';
+import { ReadOnlyNotice } from '../components/role-notice';
+import { useApp, useCanWrite } from '../context';
 import {
   buildRetryBody,
   checkDismissReason,
@@ -22,11 +22,10 @@ import {
   isDeadLetterEvent,
   MAX_REASON,
 } from '../dead-letters';
+import { useLatestRead, useLiveRefetch, useNow } from '../list-hooks';
 import { Link } from '../router';
 import { taskPath } from '../routes';
 import { formatTime, relativeTime } from '../task-detail';
-import { systemClock, Throttle } from '../throttle';
-import { ReadOnlyNotice } from './tasks';
 
 /** Dead-letter events re-read the page at most this often. */
 const REFETCH_MS = 500;
@@ -38,7 +37,7 @@ const STATUS_FILTERS: Array<{ value: DeadLetterStatusFilter; title: string }> = 
 
 /** Tasks that failed for good, live: retry them (maybe with a new priority or labels) or dismiss them. */
 export function DeadLettersPage() {
-  const { api, live } = useApp();
+  const { api } = useApp();
   const canWrite = useCanWrite();
   const ids = useId();
   const [status, setStatus] = useState<DeadLetterStatusFilter>('open');
@@ -47,11 +46,9 @@ export function DeadLettersPage() {
   const [limit, setLimit] = useState(50);
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState<DeadLetterPage | undefined>();
-  const [error, setError] = useState<string | undefined>();
-  const [loading, setLoading] = useState(false);
   const [retrying, setRetrying] = useState<DeadLetter | undefined>();
   const [dismissing, setDismissing] = useState<DeadLetter | undefined>();
-  const [now, setNow] = useState(() => Date.now());
+  const [now, touchNow] = useNow(10_000);
   // `?task=<id>` (from a task's page) marks that task's row.
   const [focus] = useState(() => new URLSearchParams(window.location.search).get('task') ?? undefined);
 
@@ -59,10 +56,6 @@ export function DeadLettersPage() {
     const timer = setTimeout(() => setTypedKind(kind), 300);
     return () => clearTimeout(timer);
   }, [kind]);
-  useEffect(() => {
-    const tick = setInterval(() => setNow(Date.now()), 10_000);
-    return () => clearInterval(tick);
-  }, []);
 
   const query = useMemo<DeadLetterQuery>(
     () => ({ status, kind: typedKind, limit, offset }),
@@ -70,27 +63,20 @@ export function DeadLettersPage() {
   );
   const queryRef = useRef(query);
   queryRef.current = query;
-  const asked = useRef(0);
 
-  const fetchPage = useCallback(async () => {
-    const ask = ++asked.current;
-    setLoading(true);
-    try {
-      const answer = await api.listDeadLetters(queryRef.current);
-      if (ask !== asked.current) return;
-      // The last row of a page went away: show the page before it.
-      if (answer.items.length === 0 && answer.offset > 0 && answer.total > 0) {
-        setOffset(Math.max(0, answer.total - 1 - ((answer.total - 1) % answer.limit)));
-      }
-      setPage(answer);
-      setNow(Date.now());
-      setError(undefined);
-    } catch (err) {
-      if (ask === asked.current) setError(errorText(err));
-    } finally {
-      if (ask === asked.current) setLoading(false);
+  const read = useCallback(() => api.listDeadLetters(queryRef.current), [api]);
+  const {
+    fetch: fetchPage,
+    error,
+    loading,
+  } = useLatestRead(read, (answer) => {
+    // The last row of a page went away: show the page before it.
+    if (answer.items.length === 0 && answer.offset > 0 && answer.total > 0) {
+      setOffset(Math.max(0, answer.total - 1 - ((answer.total - 1) % answer.limit)));
     }
-  }, [api]);
+    setPage(answer);
+    touchNow();
+  });
 
   useEffect(() => {
     void query;
@@ -98,19 +84,10 @@ export function DeadLettersPage() {
   }, [query, fetchPage]);
 
   // Live: any dead-letter event re-reads the page, at most every REFETCH_MS.
-  const fetchRef = useRef(fetchPage);
-  fetchRef.current = fetchPage;
-  const [throttle] = useState(() => new Throttle(systemClock, REFETCH_MS, () => void fetchRef.current()));
-  useEffect(() => () => throttle.cancel(), [throttle]);
-  useLiveEvents((e) => {
-    if (isDeadLetterEvent(e.event.type)) throttle.schedule();
-  });
-  useEffect(
-    () =>
-      live.onNotice((n) => {
-        if (n.kind === 'gap') throttle.schedule();
-      }),
-    [live, throttle],
+  useLiveRefetch(
+    () => void fetchPage(),
+    (event) => isDeadLetterEvent(event.type),
+    REFETCH_MS,
   );
 
   const rows = page?.items ?? [];
@@ -118,20 +95,10 @@ export function DeadLettersPage() {
 
   return (
     <div className="page page-wide">
-      <div className="page-head">
-        <div>
-          <h1>Dead letters</h1>
-          <p className="muted">
-            Tasks that failed for good: a fatal error, or transient failures past <code>maxTaskRetries</code>.
-            Updated live.
-          </p>
-        </div>
-        <div className="page-actions">
-          <button type="button" className="btn btn-secondary" onClick={() => void fetchPage()}>
-            <SvgIcon name="refresh" size={14} /> Refresh
-          </button>
-        </div>
-      </div>
+      <PageHead title="Dead letters" onRefresh={() => void fetchPage()}>
+        Tasks that failed for good: a fatal error, or transient failures past <code>maxTaskRetries</code>.
+        Updated live.
+      </PageHead>
 
       {!canWrite && <ReadOnlyNotice what="retry or dismiss dead letters" />}
 
@@ -176,34 +143,21 @@ export function DeadLettersPage() {
           </div>
         </div>
 
-        {error && (
-          <p className="callout callout-error list-callout" role="alert" data-testid="dl-error">
-            Could not list the dead letters: {error}{' '}
-            <button type="button" className="link-button" onClick={() => void fetchPage()}>
-              Try again
-            </button>
-          </p>
-        )}
+        <ListError what="dead letters" error={error} onRetry={() => void fetchPage()} testId="dl-error" />
 
         {rows.length === 0 ? (
-          <div className="empty dl-empty" data-testid="dl-empty">
-            {!page ? (
-              <p className="muted">{loading ? 'Loading…' : ''}</p>
-            ) : (
-              <>
-                <p>
-                  <strong>
-                    {status === 'all' ? 'No dead letters' : `No ${status} dead letters`}
-                    {typedKind.trim() ? ` of kind ${typedKind.trim()}` : ''}.
-                  </strong>
-                </p>
-                <p className="muted">
-                  Dead letters are tasks that failed for good: a fatal error, or transient failures past{' '}
-                  <code>maxTaskRetries</code>. They show up here live, to be retried or dismissed.
-                </p>
-              </>
-            )}
-          </div>
+          <ListEmpty loaded={page !== undefined} loading={loading} testId="dl-empty" className="dl-empty">
+            <p>
+              <strong>
+                {status === 'all' ? 'No dead letters' : `No ${status} dead letters`}
+                {typedKind.trim() ? ` of kind ${typedKind.trim()}` : ''}.
+              </strong>
+            </p>
+            <p className="muted">
+              Dead letters are tasks that failed for good: a fatal error, or transient failures past{' '}
+              <code>maxTaskRetries</code>. They show up here live, to be retried or dismissed.
+            </p>
+          </ListEmpty>
         ) : (
           <div className="table-scroll">
             <table className="table" aria-busy={loading} data-testid="dl-table">
@@ -331,32 +285,16 @@ export function DeadLettersPage() {
 function RetryDialog({ deadLetter, onClose }: { deadLetter: DeadLetter; onClose: (done: boolean) => void }) {
   const { api, notices } = useApp();
   const ids = useId();
-  const [priority, setPriority] = useState('');
-  const [labels, setLabels] = useState('');
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [failure, setFailure] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  const overrides = usePriorityLabels();
+  const { errors, failure, busy, run } = useFormDialog();
 
-  const submit = async () => {
-    const built = buildRetryBody({ priority, labels });
-    if (!built.ok) {
-      setErrors(built.errors);
-      return;
-    }
-    setErrors({});
-    setFailure(undefined);
-    setBusy(true);
-    try {
-      await api.retryDeadLetter(deadLetter.id, built.value);
+  const submit = () =>
+    run(buildRetryBody(overrides), `Retry of ${deadLetter.id} failed`, async (body) => {
+      await api.retryDeadLetter(deadLetter.id, body);
       notices.action(`Retried dead letter ${deadLetter.id}`);
       notices.toast('success', 'Task queued again', deadLetter.title);
       onClose(true);
-    } catch (err) {
-      setFailure(errorText(err));
-      notices.error(`Retry of ${deadLetter.id} failed: ${errorText(err)}`);
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <FormDialog
@@ -372,41 +310,15 @@ function RetryDialog({ deadLetter, onClose }: { deadLetter: DeadLetter; onClose:
         The task gets a new attempt; the dead letter is removed. Leave the fields empty to keep its priority
         and labels.
       </p>
-      <label className="label dialog-label" htmlFor={`${ids}-priority`}>
-        Priority <span className="optional">optional</span>
-      </label>
-      <input
-        id={`${ids}-priority`}
-        className="input input-number"
-        inputMode="numeric"
-        value={priority}
-        onChange={(e) => setPriority(e.target.value)}
-        placeholder="-1000 … 1000"
-        aria-invalid={errors.priority ? true : undefined}
-        data-testid="dl-retry-priority"
+      <PriorityLabelsFields
+        id={ids}
+        draft={overrides}
+        errors={errors}
+        priorityNote="optional"
+        labelsNote="optional, replace the task's"
+        testId="dl-retry"
+        errorTestId="dl-field-error"
       />
-      {errors.priority && (
-        <p className="field-error" data-testid="dl-field-error-priority">
-          {errors.priority}
-        </p>
-      )}
-      <label className="label dialog-label" htmlFor={`${ids}-labels`}>
-        Labels <span className="optional">optional, replace the task's</span>
-      </label>
-      <input
-        id={`${ids}-labels`}
-        className="input input-mono"
-        value={labels}
-        onChange={(e) => setLabels(e.target.value)}
-        placeholder="gpu, region=eu"
-        aria-invalid={errors.labels ? true : undefined}
-        data-testid="dl-retry-labels"
-      />
-      {errors.labels && (
-        <p className="field-error" data-testid="dl-field-error-labels">
-          {errors.labels}
-        </p>
-      )}
     </FormDialog>
   );
 }
@@ -421,30 +333,15 @@ function DismissDialog({
   const { api, notices } = useApp();
   const ids = useId();
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | undefined>();
-  const [failure, setFailure] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  const { errors, failure, busy, run } = useFormDialog();
 
-  const submit = async () => {
-    const checked = checkDismissReason(reason);
-    if (!checked.ok) {
-      setError(checked.errors.reason);
-      return;
-    }
-    setError(undefined);
-    setFailure(undefined);
-    setBusy(true);
-    try {
-      await api.dismissDeadLetter(deadLetter.id, checked.value);
+  const submit = () =>
+    run(checkDismissReason(reason), `Dismiss of ${deadLetter.id} failed`, async (checked) => {
+      await api.dismissDeadLetter(deadLetter.id, checked);
       notices.action(`Dismissed dead letter ${deadLetter.id}`);
       notices.toast('success', 'Dead letter dismissed', deadLetter.title);
       onClose(true);
-    } catch (err) {
-      setFailure(errorText(err));
-      notices.error(`Dismiss of ${deadLetter.id} failed: ${errorText(err)}`);
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <FormDialog
@@ -458,90 +355,17 @@ function DismissDialog({
       testId="dl-dismiss-dialog"
     >
       <p>The task stays failed; the dead letter is marked as looked at and moves to Dismissed.</p>
-      <label className="label dialog-label" htmlFor={`${ids}-reason`}>
-        Reason
-      </label>
-      <input
+      <DialogField
         id={`${ids}-reason`}
-        className="input"
+        label="Reason"
         value={reason}
-        onChange={(e) => setReason(e.target.value)}
+        onChange={setReason}
         maxLength={MAX_REASON}
         placeholder="e.g. the input file was removed on purpose"
-        aria-invalid={error ? true : undefined}
-        data-testid="dl-dismiss-reason"
+        error={errors.reason}
+        testId="dl-dismiss-reason"
+        errorTestId="dl-field-error-reason"
       />
-      {error && (
-        <p className="field-error" data-testid="dl-field-error-reason">
-          {error}
-        </p>
-      )}
     </FormDialog>
-  );
-}
-
-/** A modal form on the native <dialog>, open while mounted; the server's refusal shows inside it. */
-export function FormDialog(props: {
-  title: string;
-  submitLabel: string;
-  danger?: boolean;
-  busy: boolean;
-  failure: string | undefined;
-  children: ReactNode;
-  onSubmit: () => void;
-  onCancel: () => void;
-  testId: string;
-}) {
-  const { title, submitLabel, danger, busy, failure, children, onSubmit, onCancel, testId } = props;
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
-  }, []);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    if (!busy) onSubmit();
-  };
-  return (
-    <dialog
-      ref={ref}
-      className="dialog"
-      aria-labelledby={titleId}
-      onCancel={(e) => {
-        e.preventDefault();
-        onCancel();
-      }}
-      data-testid={testId}
-    >
-      <form onSubmit={submit} noValidate>
-        <h2 id={titleId}>{title}</h2>
-        <div className="dialog-body">{children}</div>
-        {failure && (
-          <p className="callout callout-error dl-failure" role="alert" data-testid={`${testId}-failure`}>
-            {failure}
-          </p>
-        )}
-        <div className="dialog-actions">
-          <button
-            type="button"
-            className="btn btn-secondary"
-            onClick={onCancel}
-            data-testid={`${testId}-cancel`}
-          >
-            Cancel
-          </button>
-          <button
-            type="submit"
-            className={`btn ${danger ? 'btn-danger' : 'btn-primary'}`}
-            disabled={busy}
-            data-testid={`${testId}-submit`}
-          >
-            {busy ? 'Working…' : submitLabel}
-          </button>
-        </div>
-      </form>
-    </dialog>
   );
 }

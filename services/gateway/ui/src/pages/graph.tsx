@@ -15,6 +15,7 @@ import { CreateTaskDialog } from '../components/create-task-dialog';
 import { EDGE_TYPES, EdgeMarkers, NODE_TYPES } from '../components/graph-elements';
 import { SvgIcon } from '../components/icons';
 import { ProgressBar } from '../components/progress-bar';
+import { ReadOnlyNotice } from '../components/role-notice';
 import { useApp, useCanWrite, useTasks } from '../context';
 import { parseTaskSummary } from '../coord-events';
 import { type Layout, placeNewNodes } from '../graph-layout';
@@ -32,7 +33,6 @@ import {
 } from '../task-graph';
 import { isNotStarted } from '../task-status';
 import { progressOf } from '../task-store';
-import { ReadOnlyNotice } from './tasks';
 
 /** Above this many tasks only what is on screen is drawn. */
 const DRAW_VISIBLE_ABOVE = 300;

@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorText } from '../api';
-import { SvgIcon } from '../components/icons';
 import { useInbox } from '../components/notification-bell';
 import { Pager } from '../components/pager';
-import { useApp, useCanWrite, useLiveEvents } from '../context';
+import { ReadOnlyNotice } from '../components/role-notice';
+import { useApp, useCanWrite } from '../context';
+import { useLatestRead, useLiveRefetch, useNow } from '../list-hooks';
 import {
   type Notification,
   type NotificationPage,
@@ -13,9 +14,9 @@ import {
 } from '../notifications';
 import { Link } from '../router';
 import { formatTime, relativeTime } from '../task-detail';
-import { systemClock, Throttle } from '../throttle';
-import { ReadOnlyNotice } from './tasks';
 import '../notify.css';
+import { ListEmpty, ListError } from '../components/list-states';
+import { PageHead } from '../components/page-head';
 
 /** New notifications re-read the page at most this often. */
 const REFETCH_MS = 500;
@@ -32,39 +33,32 @@ const linkTitle = (link: string) => LINK_TITLES.find(([re]) => re.test(link))?.[
 
 /** The inbox, newest first: unread ones highlighted, mark one or all read, links to what they are about. */
 export function NotificationsPage() {
-  const { api, live, notices } = useApp();
+  const { api, notices } = useApp();
   const canWrite = useCanWrite();
   const [inbox, snap] = useInbox();
   const [filter, setFilter] = useState<Filter>('all');
   const [limit, setLimit] = useState(50);
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState<NotificationPage | undefined>();
-  const [error, setError] = useState<string | undefined>();
-  const [loading, setLoading] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [now, setNow] = useState(() => Date.now());
-  const asked = useRef(0);
+  const [now, touchNow] = useNow(10_000);
   const query = useRef({ filter, limit, offset });
   query.current = { filter, limit, offset };
 
-  const fetchPage = useCallback(async () => {
-    const ask = ++asked.current;
+  const read = useCallback(() => {
     const q = query.current;
-    setLoading(true);
-    try {
-      const params = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset) });
-      if (q.filter === 'unread') params.set('unread', 'true');
-      const answer = await api.request<NotificationPage>('GET', `/api/notifications?${params}`);
-      if (ask !== asked.current) return;
-      setPage(answer);
-      setNow(Date.now());
-      setError(undefined);
-    } catch (err) {
-      if (ask === asked.current) setError(errorText(err));
-    } finally {
-      if (ask === asked.current) setLoading(false);
-    }
+    const params = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset) });
+    if (q.filter === 'unread') params.set('unread', 'true');
+    return api.request<NotificationPage>('GET', `/api/notifications?${params}`);
   }, [api]);
+  const {
+    fetch: fetchPage,
+    error,
+    loading,
+  } = useLatestRead(read, (answer) => {
+    setPage(answer);
+    touchNow();
+  });
 
   useEffect(() => {
     void filter;
@@ -72,24 +66,11 @@ export function NotificationsPage() {
     void offset;
     void fetchPage();
   }, [filter, limit, offset, fetchPage]);
-  const fetchRef = useRef(fetchPage);
-  fetchRef.current = fetchPage;
-  const [throttle] = useState(() => new Throttle(systemClock, REFETCH_MS, () => void fetchRef.current()));
-  useEffect(() => () => throttle.cancel(), [throttle]);
-  useLiveEvents((e) => {
-    if (parseNotificationCreated(e.event)) throttle.schedule();
-  });
-  useEffect(
-    () =>
-      live.onNotice((n) => {
-        if (n.kind === 'gap') throttle.schedule();
-      }),
-    [live, throttle],
+  useLiveRefetch(
+    () => void fetchPage(),
+    (event) => parseNotificationCreated(event) !== undefined,
+    REFETCH_MS,
   );
-  useEffect(() => {
-    const tick = setInterval(() => setNow(Date.now()), 10_000);
-    return () => clearInterval(tick);
-  }, []);
 
   const markRead = async (n: Notification) => {
     try {
@@ -126,19 +107,11 @@ export function NotificationsPage() {
 
   return (
     <div className="page page-wide">
-      <div className="page-head">
-        <div>
-          <h1>Notifications</h1>
-          <p className="muted">
-            What needs an operator: failed and dead-lettered tasks, budget warnings, open circuits, disabled
-            webhooks, refused settings, backups. Newest first, updated live.
-          </p>
-        </div>
-        <div className="page-actions">
-          <button type="button" className="btn btn-secondary" onClick={() => void fetchPage()}>
-            <SvgIcon name="refresh" size={14} /> Refresh
-          </button>
-          {canWrite && (
+      <PageHead
+        title="Notifications"
+        onRefresh={() => void fetchPage()}
+        actions={
+          canWrite && (
             <button
               type="button"
               className="btn btn-primary"
@@ -148,9 +121,12 @@ export function NotificationsPage() {
             >
               Mark all read
             </button>
-          )}
-        </div>
-      </div>
+          )
+        }
+      >
+        What needs an operator: failed and dead-lettered tasks, budget warnings, open circuits, disabled
+        webhooks, refused settings, backups. Newest first, updated live.
+      </PageHead>
 
       {!canWrite && <ReadOnlyNotice what="mark notifications as read" />}
 
@@ -179,31 +155,18 @@ export function NotificationsPage() {
           </span>
         </div>
 
-        {error && (
-          <p className="callout callout-error list-callout" role="alert" data-testid="notif-error">
-            Could not list the notifications: {error}{' '}
-            <button type="button" className="link-button" onClick={() => void fetchPage()}>
-              Try again
-            </button>
-          </p>
-        )}
+        <ListError what="notifications" error={error} onRetry={() => void fetchPage()} testId="notif-error" />
 
         {items.length === 0 ? (
-          <div className="empty" data-testid="notif-empty">
-            {!page ? (
-              <p className="muted">{loading ? 'Loading…' : ''}</p>
-            ) : (
-              <>
-                <p>
-                  <strong>{filter === 'unread' ? 'Nothing unread.' : 'No notifications yet.'}</strong>
-                </p>
-                <p className="muted">
-                  They appear here (and on the bell) when a task fails for good, a budget runs low, a circuit
-                  opens or a webhook is switched off.
-                </p>
-              </>
-            )}
-          </div>
+          <ListEmpty loaded={page !== undefined} loading={loading} testId="notif-empty">
+            <p>
+              <strong>{filter === 'unread' ? 'Nothing unread.' : 'No notifications yet.'}</strong>
+            </p>
+            <p className="muted">
+              They appear here (and on the bell) when a task fails for good, a budget runs low, a circuit
+              opens or a webhook is switched off.
+            </p>
+          </ListEmpty>
         ) : (
           <ul className="notif-list" aria-busy={loading}>
             {items.map((n) => {

@@ -2,8 +2,12 @@ import type { RevealedSecret, SecretMeta } from '@jousting/contracts';
 import { type FormEvent, useCallback, useEffect, useId, useRef, useState } from 'react';
 import { ApiError, errorText } from '../api';
 import { ConfirmDialog } from '../components/confirm-dialog';
-import { SvgIcon } from '../components/icons';
+import { FormField } from '../components/form-field';
+import { ListEmpty, ListError } from '../components/list-states';
+import { PageHead } from '../components/page-head';
+import { RoleNotice } from '../components/role-notice';
 import { useApp, useLiveEvents } from '../context';
+import { useLatestRead, useNow } from '../list-hooks';
 import { formatTime, relativeTime } from '../task-detail';
 
 /** The same rules as the contract (SecretName, SecretValue); the server checks again. */
@@ -42,40 +46,30 @@ export function SecretsPage() {
   const isAdmin = session.role === 'admin';
   const canList = session.role !== 'viewer';
   const [items, setItems] = useState<SecretMeta[] | undefined>();
-  const [error, setError] = useState<string | undefined>();
-  const [loading, setLoading] = useState(false);
   const [revealed, setRevealed] = useState<Record<string, RevealedSecret>>({});
   const [revealing, setRevealing] = useState<string | undefined>();
   const [deleting, setDeleting] = useState<SecretMeta | undefined>();
   const [formName, setFormName] = useState('');
-  const [now, setNow] = useState(() => Date.now());
-  const asked = useRef(0);
+  const [now, touchNow] = useNow(10_000);
 
-  const fetchList = useCallback(async () => {
-    if (!canList) return;
-    const ask = ++asked.current;
-    setLoading(true);
-    try {
-      const answer = await api.request<{ items: SecretMeta[] }>('GET', '/api/secrets');
-      if (ask !== asked.current) return;
-      setItems(answer.items);
-      setNow(Date.now());
-      setError(undefined);
-      // A value revealed before a new version was stored is stale: hide it.
-      setRevealed((shown) => {
-        const kept: Record<string, RevealedSecret> = {};
-        for (const item of answer.items) {
-          const r = shown[item.name];
-          if (r && r.version === item.version) kept[item.name] = r;
-        }
-        return kept;
-      });
-    } catch (err) {
-      if (ask === asked.current) setError(errorText(err));
-    } finally {
-      if (ask === asked.current) setLoading(false);
-    }
-  }, [api, canList]);
+  const read = useCallback(() => api.request<{ items: SecretMeta[] }>('GET', '/api/secrets'), [api]);
+  const {
+    fetch: fetchList,
+    error,
+    loading,
+  } = useLatestRead(canList ? read : undefined, (answer) => {
+    setItems(answer.items);
+    touchNow();
+    // A value revealed before a new version was stored is stale: hide it.
+    setRevealed((shown) => {
+      const kept: Record<string, RevealedSecret> = {};
+      for (const item of answer.items) {
+        const r = shown[item.name];
+        if (r && r.version === item.version) kept[item.name] = r;
+      }
+      return kept;
+    });
+  });
 
   useEffect(() => {
     void fetchList();
@@ -84,10 +78,6 @@ export function SecretsPage() {
     if (e.event.type === 'settings.secret-put' || e.event.type === 'settings.secret-deleted')
       void fetchList();
   });
-  useEffect(() => {
-    const tick = setInterval(() => setNow(Date.now()), 10_000);
-    return () => clearInterval(tick);
-  }, []);
   // Revealed values go away by themselves after REVEAL_MS.
   useEffect(() => {
     const names = Object.keys(revealed);
@@ -134,69 +124,39 @@ export function SecretsPage() {
 
   return (
     <div className="page page-wide">
-      <div className="page-head">
-        <div>
-          <h1>Secrets</h1>
-          <p className="muted">
-            Credentials stored encrypted (AES-256-GCM) by the settings service. Values are never listed; an
-            admin can reveal one, and every reveal is written to the audit log.
-          </p>
-        </div>
-        <div className="page-actions">
-          <button type="button" className="btn btn-secondary" onClick={() => void fetchList()}>
-            <SvgIcon name="refresh" size={14} /> Refresh
-          </button>
-        </div>
-      </div>
+      <PageHead title="Secrets" onRefresh={() => void fetchList()}>
+        Credentials stored encrypted (AES-256-GCM) by the settings service. Values are never listed; an admin
+        can reveal one, and every reveal is written to the audit log.
+      </PageHead>
 
       {!canList && (
-        <p className="callout callout-info" data-testid="secrets-no-access">
-          <SvgIcon name="lock" size={14} />
-          <span>
-            You are signed in as <strong>{session.role}</strong>: the list of secrets needs the{' '}
-            <strong>operator</strong> role, storing, revealing and deleting them the <strong>admin</strong>{' '}
-            role.
-          </span>
-        </p>
+        <RoleNotice testId="secrets-no-access">
+          the list of secrets needs the <strong>operator</strong> role, storing, revealing and deleting them
+          the <strong>admin</strong> role.
+        </RoleNotice>
       )}
       {canList && !isAdmin && (
-        <p className="callout callout-info" data-testid="secrets-readonly">
-          <SvgIcon name="lock" size={14} />
-          <span>
-            You are signed in as <strong>{session.role}</strong>: you can see which secrets exist, but to
-            store, reveal or delete one you need the <strong>admin</strong> role.
-          </span>
-        </p>
+        <RoleNotice testId="secrets-readonly">
+          you can see which secrets exist, but to store, reveal or delete one you need the{' '}
+          <strong>admin</strong> role.
+        </RoleNotice>
       )}
 
       {isAdmin && <PutSecretForm name={formName} onName={setFormName} onStored={() => void fetchList()} />}
 
       {canList && (
         <section className="card" data-testid="secrets">
-          {error && (
-            <p className="callout callout-error list-callout" role="alert" data-testid="secrets-error">
-              Could not list the secrets: {error}{' '}
-              <button type="button" className="link-button" onClick={() => void fetchList()}>
-                Try again
-              </button>
-            </p>
-          )}
+          <ListError what="secrets" error={error} onRetry={() => void fetchList()} testId="secrets-error" />
           {!items || items.length === 0 ? (
-            <div className="empty" data-testid="secrets-empty">
-              {!items ? (
-                <p className="muted">{loading ? 'Loading…' : ''}</p>
-              ) : (
-                <>
-                  <p>
-                    <strong>No secrets yet.</strong>
-                  </p>
-                  <p className="muted">
-                    Store API tokens and webhook credentials here instead of in settings or task payloads.
-                    {isAdmin ? ' Use the form above.' : ''}
-                  </p>
-                </>
-              )}
-            </div>
+            <ListEmpty loaded={items !== undefined} loading={loading} testId="secrets-empty">
+              <p>
+                <strong>No secrets yet.</strong>
+              </p>
+              <p className="muted">
+                Store API tokens and webhook credentials here instead of in settings or task payloads.
+                {isAdmin ? ' Use the form above.' : ''}
+              </p>
+            </ListEmpty>
           ) : (
             <div className="table-scroll">
               <table className="table" aria-busy={loading} data-testid="secrets-table">
@@ -376,10 +336,7 @@ function PutSecretForm(props: { name: string; onName: (name: string) => void; on
       </div>
       <form onSubmit={(e) => void submit(e)} noValidate autoComplete="off" style={{ padding: '12px 16px' }}>
         <div className="task-fields">
-          <div className="form-field">
-            <label className="label" htmlFor={`${ids}-name`}>
-              Name
-            </label>
+          <FormField id={`${ids}-name`} label="Name" error={errors.name} errorTestId="secret-form-error-name">
             <input
               id={`${ids}-name`}
               className="input input-mono"
@@ -390,16 +347,13 @@ function PutSecretForm(props: { name: string; onName: (name: string) => void; on
               aria-invalid={errors.name ? true : undefined}
               data-testid="secret-form-name"
             />
-            {errors.name && (
-              <p className="field-error" data-testid="secret-form-error-name">
-                {errors.name}
-              </p>
-            )}
-          </div>
-          <div className="form-field">
-            <label className="label" htmlFor={`${ids}-value`}>
-              Value
-            </label>
+          </FormField>
+          <FormField
+            id={`${ids}-value`}
+            label="Value"
+            error={errors.value}
+            errorTestId="secret-form-error-value"
+          >
             <input
               id={`${ids}-value`}
               ref={valueRef}
@@ -411,16 +365,15 @@ function PutSecretForm(props: { name: string; onName: (name: string) => void; on
               aria-invalid={errors.value ? true : undefined}
               data-testid="secret-form-value"
             />
-            {errors.value && (
-              <p className="field-error" data-testid="secret-form-error-value">
-                {errors.value}
-              </p>
-            )}
-          </div>
-          <div className="form-field form-field-wide">
-            <label className="label" htmlFor={`${ids}-description`}>
-              Description <span className="optional">optional; empty keeps the current one</span>
-            </label>
+          </FormField>
+          <FormField
+            id={`${ids}-description`}
+            label="Description"
+            optional="optional; empty keeps the current one"
+            wide
+            error={errors.description}
+            errorTestId="secret-form-error-description"
+          >
             <input
               id={`${ids}-description`}
               className="input"
@@ -431,12 +384,7 @@ function PutSecretForm(props: { name: string; onName: (name: string) => void; on
               aria-invalid={errors.description ? true : undefined}
               data-testid="secret-form-description"
             />
-            {errors.description && (
-              <p className="field-error" data-testid="secret-form-error-description">
-                {errors.description}
-              </p>
-            )}
-          </div>
+          </FormField>
           {failure && (
             <p className="callout callout-error form-other" role="alert" data-testid="secret-form-failure">
               {failure}

@@ -2,6 +2,7 @@ import { type FormEvent, type ReactNode, useCallback, useEffect, useMemo, useRef
 import { ApiError, errorText, type SettingKey, type SettingsPatch } from '../api';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { SvgIcon } from '../components/icons';
+import { RoleNotice } from '../components/role-notice';
 import { SettingField } from '../components/setting-field';
 import { useApp, useLiveEvents } from '../context';
 import {
@@ -220,13 +221,10 @@ export function SettingsPage() {
       </SettingsHead>
 
       {!canEdit && (
-        <p className="callout callout-info" data-testid="readonly-notice">
-          <SvgIcon name="lock" size={14} />
-          <span>
-            You are signed in as <strong>{session.role}</strong>: you can see the settings, but changing them
-            needs the <strong>operator</strong> or <strong>admin</strong> role.
-          </span>
-        </p>
+        <RoleNotice testId="readonly-notice">
+          you can see the settings, but changing them needs the <strong>operator</strong> or{' '}
+          <strong>admin</strong> role.
+        </RoleNotice>
       )}
 
       <form className="settings-form" onSubmit={save} noValidate data-testid="settings-form">

@@ -11,6 +11,7 @@ import {
 import { ApiError, errorText } from '../api';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { SvgIcon } from '../components/icons';
+import { ReadOnlyNotice } from '../components/role-notice';
 import { StatusBadge } from '../components/status-badge';
 import { TaskFormFields } from '../components/task-form-fields';
 import { TaskPicker } from '../components/task-picker';
@@ -42,7 +43,6 @@ import {
 import { refusedCycle } from '../task-graph';
 import { canCancel, canRetry, isNotStarted, STATUS_TITLES } from '../task-status';
 import { systemClock, Throttle } from '../throttle';
-import { ReadOnlyNotice } from './tasks';
 
 type Load =
   | { state: 'loading' }

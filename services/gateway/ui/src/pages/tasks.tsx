@@ -7,6 +7,7 @@ import { CreateTaskDialog } from '../components/create-task-dialog';
 import { SvgIcon } from '../components/icons';
 import { Pager } from '../components/pager';
 import { ProgressBar } from '../components/progress-bar';
+import { ReadOnlyNotice } from '../components/role-notice';
 import { StatusBadge } from '../components/status-badge';
 import { TaskCard } from '../components/task-card';
 import { useApp, useCanWrite, useLiveEvents, useTasks } from '../context';
@@ -98,19 +99,6 @@ export function TasksPage() {
 
       <CreateTaskDialog open={creating} onClose={() => setCreating(false)} />
     </div>
-  );
-}
-
-export function ReadOnlyNotice({ what }: { what: string }) {
-  const { session } = useApp();
-  return (
-    <p className="callout callout-info" data-testid="readonly-notice">
-      <SvgIcon name="lock" size={14} />
-      <span>
-        You are signed in as <strong>{session.role}</strong>: you can see everything, but to {what} you need
-        the <strong>operator</strong> or <strong>admin</strong> role.
-      </span>
-    </p>
   );
 }
 

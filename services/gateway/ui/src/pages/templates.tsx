@@ -1,10 +1,19 @@
-import { useCallback, useEffect, useId, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useState } from 'react';
 import { ApiError, errorText } from '../api';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import {
+  FormDialog,
+  PriorityLabelsFields,
+  useFormDialog,
+  usePriorityLabels,
+} from '../components/form-dialog';
+import { FieldError } from '../components/form-field';
 import { SvgIcon } from '../components/icons';
+import { ReadOnlyNotice } from '../components/role-notice';
 import { StatusBadge } from '../components/status-badge';
-import { useApp, useCanWrite, useLiveEvents } from '../context';
+import { useApp, useCanWrite } from '../context';
 import { coordApi, type Instantiated, type Template } from '../coord-api';
+import { useLatestRead, useLiveRefetch } from '../list-hooks';
 import { Link } from '../router';
 import { taskPath } from '../routes';
 import { formatTime, relativeTime } from '../task-detail';
@@ -19,51 +28,33 @@ import {
   type TemplateDraft,
   type TemplateSlot,
 } from '../template-form';
-import { systemClock, Throttle } from '../throttle';
-import { FormDialog } from './dead-letters';
-import { ReadOnlyNotice } from './tasks';
 import '../coord-pages.css';
+import { ListError } from '../components/list-states';
 
 const TEMPLATE_EVENTS = ['coord.template-saved', 'coord.template-deleted'];
 const REFETCH_MS = 300;
 
 /** Task templates: a task or a small DAG with {{variables}}; create, edit, delete and run them. */
 export function TemplatesPage() {
-  const { api, live, notices } = useApp();
+  const { api, notices } = useApp();
   const canWrite = useCanWrite();
   const [items, setItems] = useState<Template[] | undefined>();
-  const [error, setError] = useState<string | undefined>();
   const [editing, setEditing] = useState<{ template?: Template } | undefined>();
   const [deleting, setDeleting] = useState<Template | undefined>();
   const [running, setRunning] = useState<Template | undefined>();
   const [ran, setRan] = useState<Instantiated | undefined>();
 
-  const fetchList = useCallback(async () => {
-    try {
-      const answer = await coordApi.templates(api);
-      setItems([...answer.items].sort((a, b) => a.name.localeCompare(b.name)));
-      setError(undefined);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }, [api]);
+  const read = useCallback(() => coordApi.templates(api), [api]);
+  const { fetch: fetchList, error } = useLatestRead(read, (answer) =>
+    setItems([...answer.items].sort((a, b) => a.name.localeCompare(b.name))),
+  );
   useEffect(() => {
     void fetchList();
   }, [fetchList]);
-
-  const fetchRef = useRef(fetchList);
-  fetchRef.current = fetchList;
-  const [throttle] = useState(() => new Throttle(systemClock, REFETCH_MS, () => void fetchRef.current()));
-  useEffect(() => () => throttle.cancel(), [throttle]);
-  useLiveEvents((e) => {
-    if (TEMPLATE_EVENTS.includes(e.event.type)) throttle.schedule();
-  });
-  useEffect(
-    () =>
-      live.onNotice((n) => {
-        if (n.kind === 'gap') throttle.schedule();
-      }),
-    [live, throttle],
+  useLiveRefetch(
+    () => void fetchList(),
+    (event) => TEMPLATE_EVENTS.includes(event.type),
+    REFETCH_MS,
   );
 
   const remove = async (t: Template) => {
@@ -107,14 +98,13 @@ export function TemplatesPage() {
 
       {ran && <RunResult result={ran} onClose={() => setRan(undefined)} />}
 
-      {error && (
-        <p className="callout callout-error" role="alert" data-testid="tpl-error">
-          Could not list the templates: {error}{' '}
-          <button type="button" className="link-button" onClick={() => void fetchList()}>
-            Try again
-          </button>
-        </p>
-      )}
+      <ListError
+        what="templates"
+        error={error}
+        onRetry={() => void fetchList()}
+        testId="tpl-error"
+        inCard={false}
+      />
 
       <section className="card" data-testid="tpl-list">
         {!items ? (
@@ -251,6 +241,10 @@ const SLOT_HELP: Record<'variables' | 'tasks', string> = {
     'A JSON list of {"id", "title", "kind"?, "payload"?, "priority"?, "labels"?, "deps"?: [local ids]}; strings may hold {{variable}}.',
 };
 
+/** The server's field errors of a refused template, by the draft's fields. */
+const serverFieldErrors = (err: unknown) =>
+  err instanceof ApiError && err.fields.length > 0 ? errorsOfIssues(err.fields) : undefined;
+
 function TemplateEditor({
   template,
   onClose,
@@ -263,33 +257,17 @@ function TemplateEditor({
   const [draft, setDraft] = useState<TemplateDraft>(() =>
     template ? draftOfTemplate(template) : EMPTY_TEMPLATE_DRAFT,
   );
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [failure, setFailure] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  const { errors, failure, busy, run } = useFormDialog({ fieldErrorsOf: serverFieldErrors });
   const { bySlot, other } = errorsBySlot(errors);
   const set = (slot: TemplateSlot) => (value: string) => setDraft((d) => ({ ...d, [slot]: value }));
 
-  const submit = async () => {
-    const built = buildTemplateInput(draft);
-    setFailure(undefined);
-    if (!built.ok) {
-      setErrors(built.errors);
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
-      const saved = await coordApi.saveTemplate(api, built.value);
+  const submit = () =>
+    run(buildTemplateInput(draft), 'Saving template failed', async (input) => {
+      const saved = await coordApi.saveTemplate(api, input);
       notices.action(`Saved template ${saved.name}`);
       notices.toast('success', 'Template saved', saved.name);
       onClose(saved);
-    } catch (err) {
-      if (err instanceof ApiError && err.fields.length > 0) setErrors(errorsOfIssues(err.fields));
-      setFailure(errorText(err));
-      notices.error(`Saving template failed: ${errorText(err)}`);
-      setBusy(false);
-    }
-  };
+    });
 
   const fieldErrors = (slot: TemplateSlot) =>
     bySlot[slot]?.map((text) => (
@@ -371,37 +349,24 @@ function RunDialog({
   const [values, setValues] = useState<Record<string, string>>(() =>
     Object.fromEntries(fields.map((f) => [f.name, f.initial])),
   );
-  const [priority, setPriority] = useState('');
-  const [labels, setLabels] = useState('');
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [failure, setFailure] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  const overrides = usePriorityLabels();
+  const { errors, setErrors, failure, busy, run } = useFormDialog({ fieldErrorsOf: serverFieldErrors });
 
-  const submit = async () => {
-    const built = buildRunBody(template, { values, priority, labels });
-    setFailure(undefined);
-    if (!built.ok) {
-      setErrors(built.errors);
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
-      const result = await coordApi.instantiate(api, template.name, built.value);
-      notices.action(`Ran template ${template.name}: ${result.tasks.length} tasks`);
-      notices.toast(
-        'success',
-        `Created ${result.tasks.length} task${result.tasks.length === 1 ? '' : 's'}`,
-        template.name,
-      );
-      onClose(result);
-    } catch (err) {
-      if (err instanceof ApiError && err.fields.length > 0) setErrors(errorsOfIssues(err.fields));
-      setFailure(errorText(err));
-      notices.error(`Running ${template.name} failed: ${errorText(err)}`);
-      setBusy(false);
-    }
-  };
+  const submit = () =>
+    run(
+      buildRunBody(template, { values, priority: overrides.priority, labels: overrides.labels }),
+      `Running ${template.name} failed`,
+      async (body) => {
+        const result = await coordApi.instantiate(api, template.name, body);
+        notices.action(`Ran template ${template.name}: ${result.tasks.length} tasks`);
+        notices.toast(
+          'success',
+          `Created ${result.tasks.length} task${result.tasks.length === 1 ? '' : 's'}`,
+          template.name,
+        );
+        onClose(result);
+      },
+    );
 
   return (
     <FormDialog
@@ -439,48 +404,18 @@ function RunDialog({
             data-testid={`tpl-var-${f.name}`}
           />
           {f.description && <p className="help small muted">{f.description}</p>}
-          {errors[`values.${f.name}`] && (
-            <p className="field-error" data-testid={`tpl-field-error-values.${f.name}`}>
-              {errors[`values.${f.name}`]}
-            </p>
-          )}
+          <FieldError error={errors[`values.${f.name}`]} testId={`tpl-field-error-values.${f.name}`} />
         </div>
       ))}
-      <label className="label dialog-label" htmlFor={`${ids}-priority`}>
-        Priority <span className="optional">optional, for every task</span>
-      </label>
-      <input
-        id={`${ids}-priority`}
-        className="input input-number"
-        inputMode="numeric"
-        value={priority}
-        onChange={(e) => setPriority(e.target.value)}
-        placeholder="-1000 … 1000"
-        aria-invalid={errors.priority ? true : undefined}
-        data-testid="tpl-run-priority"
+      <PriorityLabelsFields
+        id={ids}
+        draft={overrides}
+        errors={errors}
+        priorityNote="optional, for every task"
+        labelsNote="optional, added to every task"
+        testId="tpl-run"
+        errorTestId="tpl-field-error"
       />
-      {errors.priority && (
-        <p className="field-error" data-testid="tpl-field-error-priority">
-          {errors.priority}
-        </p>
-      )}
-      <label className="label dialog-label" htmlFor={`${ids}-labels`}>
-        Labels <span className="optional">optional, added to every task</span>
-      </label>
-      <input
-        id={`${ids}-labels`}
-        className="input input-mono"
-        value={labels}
-        onChange={(e) => setLabels(e.target.value)}
-        placeholder="gpu, region=eu"
-        aria-invalid={errors.labels ? true : undefined}
-        data-testid="tpl-run-labels"
-      />
-      {errors.labels && (
-        <p className="field-error" data-testid="tpl-field-error-labels">
-          {errors.labels}
-        </p>
-      )}
     </FormDialog>
   );
 }

@@ -1,11 +1,12 @@
 import { type FormEvent, Fragment, useCallback, useEffect, useId, useRef, useState } from 'react';
 import { ApiError, errorText } from '../api';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { FormField } from '../components/form-field';
 import { SvgIcon } from '../components/icons';
-import { useApp, useLiveEvents } from '../context';
+import { useApp } from '../context';
+import { useLatestRead, useLiveRefetch, useNow } from '../list-hooks';
 import type { RouteParams } from '../routes';
 import { formatTime, relativeTime } from '../task-detail';
-import { systemClock, Throttle } from '../throttle';
 import {
   attemptText,
   attemptTone,
@@ -37,6 +38,9 @@ import {
   withPattern,
 } from '../webhooks';
 import '../notify.css';
+import { ListEmpty, ListError } from '../components/list-states';
+import { PageHead } from '../components/page-head';
+import { RoleNotice } from '../components/role-notice';
 
 /** Webhook events re-read the list (and open delivery logs) at most this often. */
 const REFETCH_MS = 500;
@@ -54,14 +58,12 @@ interface ShownSecret {
  * read the logs; admins register, edit, switch on and off, test, rotate secrets and redeliver.
  */
 export function WebhooksPage({ params }: { params: RouteParams }) {
-  const { api, live, session, notices } = useApp();
+  const { api, session, notices } = useApp();
   // `/webhooks/<id>` (from a notification) marks that webhook and opens its delivery log.
   const focus = params.id;
   const isAdmin = session.role === 'admin';
   const canList = session.role !== 'viewer';
   const [items, setItems] = useState<Webhook[] | undefined>();
-  const [error, setError] = useState<string | undefined>();
-  const [loading, setLoading] = useState(false);
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<string | undefined>();
   const [logs, setLogs] = useState<ReadonlySet<string>>(() => new Set(focus ? [focus] : []));
@@ -70,55 +72,31 @@ export function WebhooksPage({ params }: { params: RouteParams }) {
   const [rotating, setRotating] = useState<Webhook | undefined>();
   const [deleting, setDeleting] = useState<Webhook | undefined>();
   const [busy, setBusy] = useState<string | undefined>();
-  const [now, setNow] = useState(() => Date.now());
+  const [now, touchNow] = useNow(10_000);
   /** Bumped on webhook events so open delivery logs re-read too. */
   const [logTick, setLogTick] = useState(0);
-  const asked = useRef(0);
 
-  const fetchList = useCallback(async () => {
-    if (!canList) return;
-    const ask = ++asked.current;
-    setLoading(true);
-    try {
-      const answer = await api.request<{ items: Webhook[] }>('GET', '/api/webhooks');
-      if (ask !== asked.current) return;
-      setItems(answer.items);
-      setNow(Date.now());
-      setError(undefined);
-    } catch (err) {
-      if (ask === asked.current) setError(errorText(err));
-    } finally {
-      if (ask === asked.current) setLoading(false);
-    }
-  }, [api, canList]);
+  const read = useCallback(() => api.request<{ items: Webhook[] }>('GET', '/api/webhooks'), [api]);
+  const {
+    fetch: fetchList,
+    error,
+    loading,
+  } = useLatestRead(canList ? read : undefined, (answer) => {
+    setItems(answer.items);
+    touchNow();
+  });
 
   useEffect(() => {
     void fetchList();
   }, [fetchList]);
-  const fetchRef = useRef(fetchList);
-  fetchRef.current = fetchList;
-  const [throttle] = useState(
-    () =>
-      new Throttle(systemClock, REFETCH_MS, () => {
-        void fetchRef.current();
-        setLogTick((t) => t + 1);
-      }),
+  useLiveRefetch(
+    () => {
+      void fetchList();
+      setLogTick((t) => t + 1);
+    },
+    (event) => isWebhookEvent(event.type),
+    REFETCH_MS,
   );
-  useEffect(() => () => throttle.cancel(), [throttle]);
-  useLiveEvents((e) => {
-    if (isWebhookEvent(e.event.type)) throttle.schedule();
-  });
-  useEffect(
-    () =>
-      live.onNotice((n) => {
-        if (n.kind === 'gap') throttle.schedule();
-      }),
-    [live, throttle],
-  );
-  useEffect(() => {
-    const tick = setInterval(() => setNow(Date.now()), 10_000);
-    return () => clearInterval(tick);
-  }, []);
 
   const act = async (w: Webhook, what: string, run: () => Promise<void>) => {
     setBusy(w.id);
@@ -190,20 +168,12 @@ export function WebhooksPage({ params }: { params: RouteParams }) {
   const columns = isAdmin ? 6 : 5;
   return (
     <div className="page page-wide">
-      <div className="page-head">
-        <div>
-          <h1>Webhooks</h1>
-          <p className="muted">
-            Events POSTed to other systems, signed the Standard Webhooks way (<code>webhook-id</code>,{' '}
-            <code>webhook-timestamp</code>, <code>webhook-signature</code>) and retried with backoff. Updated
-            live.
-          </p>
-        </div>
-        <div className="page-actions">
-          <button type="button" className="btn btn-secondary" onClick={() => void fetchList()}>
-            <SvgIcon name="refresh" size={14} /> Refresh
-          </button>
-          {isAdmin && !creating && (
+      <PageHead
+        title="Webhooks"
+        onRefresh={() => void fetchList()}
+        actions={
+          isAdmin &&
+          !creating && (
             <button
               type="button"
               className="btn btn-primary"
@@ -212,29 +182,25 @@ export function WebhooksPage({ params }: { params: RouteParams }) {
             >
               <SvgIcon name="plus" size={14} /> New webhook
             </button>
-          )}
-        </div>
-      </div>
+          )
+        }
+      >
+        Events POSTed to other systems, signed the Standard Webhooks way (<code>webhook-id</code>,{' '}
+        <code>webhook-timestamp</code>, <code>webhook-signature</code>) and retried with backoff. Updated
+        live.
+      </PageHead>
 
       {!canList && (
-        <p className="callout callout-info" data-testid="wh-no-access">
-          <SvgIcon name="lock" size={14} />
-          <span>
-            You are signed in as <strong>{session.role}</strong>: webhook URLs can hold credentials, so the
-            list needs the <strong>operator</strong> role, and changing webhooks the <strong>admin</strong>{' '}
-            role.
-          </span>
-        </p>
+        <RoleNotice testId="wh-no-access">
+          webhook URLs can hold credentials, so the list needs the <strong>operator</strong> role, and
+          changing webhooks the <strong>admin</strong> role.
+        </RoleNotice>
       )}
       {canList && !isAdmin && (
-        <p className="callout callout-info" data-testid="wh-readonly">
-          <SvgIcon name="lock" size={14} />
-          <span>
-            You are signed in as <strong>{session.role}</strong>: you can see the webhooks and their delivery
-            logs, but registering, editing, testing, rotating secrets and redelivering need the{' '}
-            <strong>admin</strong> role.
-          </span>
-        </p>
+        <RoleNotice testId="wh-readonly">
+          you can see the webhooks and their delivery logs, but registering, editing, testing, rotating
+          secrets and redelivering need the <strong>admin</strong> role.
+        </RoleNotice>
       )}
 
       {secret && <SecretBox shown={secret} onDone={() => setSecret(undefined)} />}
@@ -272,30 +238,17 @@ export function WebhooksPage({ params }: { params: RouteParams }) {
 
       {canList && (
         <section className="card" data-testid="webhooks">
-          {error && (
-            <p className="callout callout-error list-callout" role="alert" data-testid="wh-error">
-              Could not list the webhooks: {error}{' '}
-              <button type="button" className="link-button" onClick={() => void fetchList()}>
-                Try again
-              </button>
-            </p>
-          )}
+          <ListError what="webhooks" error={error} onRetry={() => void fetchList()} testId="wh-error" />
           {!items || items.length === 0 ? (
-            <div className="empty" data-testid="wh-empty">
-              {!items ? (
-                <p className="muted">{loading ? 'Loading…' : ''}</p>
-              ) : (
-                <>
-                  <p>
-                    <strong>No webhooks yet.</strong>
-                  </p>
-                  <p className="muted">
-                    Send task, settings or notifier events to CI, chat (Slack, Discord) or your own service.
-                    {isAdmin ? ' Use "New webhook".' : ''}
-                  </p>
-                </>
-              )}
-            </div>
+            <ListEmpty loaded={items !== undefined} loading={loading} testId="wh-empty">
+              <p>
+                <strong>No webhooks yet.</strong>
+              </p>
+              <p className="muted">
+                Send task, settings or notifier events to CI, chat (Slack, Discord) or your own service.
+                {isAdmin ? ' Use "New webhook".' : ''}
+              </p>
+            </ListEmpty>
           ) : (
             <div className="table-scroll">
               <table className="table" aria-busy={loading} data-testid="wh-table">
@@ -623,13 +576,6 @@ function WebhookForm(props: {
     }
   };
 
-  const fieldError = (key: keyof WebhookDraft) =>
-    errors[key] && (
-      <p className="field-error" data-testid={`${t}-error-${key}`}>
-        {errors[key]}
-      </p>
-    );
-
   return (
     <form
       onSubmit={(e) => void submit(e)}
@@ -639,10 +585,7 @@ function WebhookForm(props: {
       data-testid={t}
     >
       <div className="task-fields">
-        <div className="form-field form-field-wide">
-          <label className="label" htmlFor={`${ids}-url`}>
-            URL
-          </label>
+        <FormField id={`${ids}-url`} label="URL" wide error={errors.url} errorTestId={`${t}-error-url`}>
           <input
             id={`${ids}-url`}
             className="input input-mono"
@@ -652,12 +595,14 @@ function WebhookForm(props: {
             aria-invalid={errors.url ? true : undefined}
             data-testid={`${t}-url`}
           />
-          {fieldError('url')}
-        </div>
-        <div className="form-field form-field-wide">
-          <label className="label" htmlFor={`${ids}-events`}>
-            Events
-          </label>
+        </FormField>
+        <FormField
+          id={`${ids}-events`}
+          label="Events"
+          wide
+          error={errors.events}
+          errorTestId={`${t}-error-events`}
+        >
           <input
             id={`${ids}-events`}
             className="input input-mono"
@@ -680,12 +625,8 @@ function WebhookForm(props: {
               </button>
             ))}
           </div>
-          {fieldError('events')}
-        </div>
-        <div className="form-field">
-          <label className="label" htmlFor={`${ids}-label`}>
-            Label
-          </label>
+        </FormField>
+        <FormField id={`${ids}-label`} label="Label" error={errors.label} errorTestId={`${t}-error-label`}>
           <input
             id={`${ids}-label`}
             className="input"
@@ -696,12 +637,13 @@ function WebhookForm(props: {
             aria-invalid={errors.label ? true : undefined}
             data-testid={`${t}-label`}
           />
-          {fieldError('label')}
-        </div>
-        <div className="form-field">
-          <label className="label" htmlFor={`${ids}-format`}>
-            Format
-          </label>
+        </FormField>
+        <FormField
+          id={`${ids}-format`}
+          label="Format"
+          error={errors.format}
+          errorTestId={`${t}-error-format`}
+        >
           <select
             id={`${ids}-format`}
             className="input"
@@ -715,12 +657,15 @@ function WebhookForm(props: {
               </option>
             ))}
           </select>
-          {fieldError('format')}
-        </div>
-        <div className="form-field form-field-wide">
-          <label className="label" htmlFor={`${ids}-description`}>
-            Description <span className="optional">optional</span>
-          </label>
+        </FormField>
+        <FormField
+          id={`${ids}-description`}
+          label="Description"
+          optional="optional"
+          wide
+          error={errors.description}
+          errorTestId={`${t}-error-description`}
+        >
           <input
             id={`${ids}-description`}
             className="input"
@@ -731,8 +676,7 @@ function WebhookForm(props: {
             aria-invalid={errors.description ? true : undefined}
             data-testid={`${t}-description`}
           />
-          {fieldError('description')}
-        </div>
+        </FormField>
         <div className="form-field">
           <label className="small">
             <input
@@ -783,27 +727,22 @@ function DeliveryLog({
   const [status, setStatus] = useState<DeliveryStatus | 'all'>('all');
   const [items, setItems] = useState<Delivery[] | undefined>();
   const [total, setTotal] = useState(0);
-  const [error, setError] = useState<string | undefined>();
   const [redelivering, setRedelivering] = useState<string | undefined>();
   const [now, setNow] = useState(() => Date.now());
-  const asked = useRef(0);
 
-  const fetchLog = useCallback(async () => {
-    const ask = ++asked.current;
-    try {
-      const page = await api.request<{ items: Delivery[]; total: number }>(
+  const read = useCallback(
+    () =>
+      api.request<{ items: Delivery[]; total: number }>(
         'GET',
         webhookPath(webhook.id, `/deliveries${deliveriesQuery(status)}`),
-      );
-      if (ask !== asked.current) return;
-      setItems(page.items);
-      setTotal(page.total);
-      setNow(Date.now());
-      setError(undefined);
-    } catch (err) {
-      if (ask === asked.current) setError(errorText(err));
-    }
-  }, [api, webhook.id, status]);
+      ),
+    [api, webhook.id, status],
+  );
+  const { fetch: fetchLog, error } = useLatestRead(read, (page) => {
+    setItems(page.items);
+    setTotal(page.total);
+    setNow(Date.now());
+  });
 
   useEffect(() => {
     void tick;

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import { errorText } from '../api';
-import { SvgIcon } from '../components/icons';
+import { PageHead } from '../components/page-head';
 import { useApp, useLiveEvents } from '../context';
 import { parseWorkerInfo } from '../coord-events';
 import { Link } from '../router';
@@ -54,17 +54,9 @@ export function WorkersPage() {
   const busy = online.reduce((sum, w) => sum + w.running.length, 0);
   return (
     <div className="page page-wide">
-      <div className="page-head">
-        <div>
-          <h1>Workers</h1>
-          <p className="muted">The machines that run tasks, as the coordinator sees them, updated live.</p>
-        </div>
-        <div className="page-actions">
-          <button type="button" className="btn btn-secondary" onClick={() => void read()}>
-            <SvgIcon name="refresh" size={14} /> Refresh
-          </button>
-        </div>
-      </div>
+      <PageHead title="Workers" onRefresh={() => void read()}>
+        The machines that run tasks, as the coordinator sees them, updated live.
+      </PageHead>
 
       {error && (
         <p className="callout callout-error" role="alert">
