@@ -152,8 +152,13 @@ export class EventPublisher {
    * event thread (measured: 200,000 events 0.88 CPU-s through emit(), 0.32 s as frames).
    * Keep batches to a few MB: they are written as one buffer. Returns why events were left out
    * (an id that cannot be a header value, larger than the server's max_payload); the rest go.
+   *
+   * `msgIds: false` leaves out the `Nats-Msg-Id` header, for a publisher that never sends an
+   * event twice by itself (the coordinator re-sends from the exact newest stored event): the
+   * stream's duplicate tracking cost nats-server several times the CPU of storing the event.
    */
-  emitPrepared(events: readonly PreparedEvent[]): string[] {
+  emitPrepared(events: readonly PreparedEvent[], opts: { msgIds?: boolean } = {}): string[] {
+    const msgIds = opts.msgIds ?? true;
     if (!this.nc) throw new Error('EventPublisher.emitPrepared needs the NATS connection');
     if (this.nc.isClosed()) throw new JoustingError('unavailable', 'the NATS connection is closed');
     const refused: string[] = [];
@@ -163,7 +168,7 @@ export class EventPublisher {
       for (const e of events) {
         try {
           this.msgIdHeader.setId(e.id);
-          this.nc.publish(e.type, Buffer.from(e.json), { headers: this.msgIdHeader });
+          this.nc.publish(e.type, Buffer.from(e.json), msgIds ? { headers: this.msgIdHeader } : undefined);
         } catch (err) {
           refused.push(`${e.type} ${e.id}: ${(err as Error).message}`);
         }
@@ -171,7 +176,7 @@ export class EventPublisher {
       return refused;
     }
     const maxPayload = protocol.info?.max_payload ?? 1024 * 1024;
-    const frames = new FrameWriter(events);
+    const frames = new FrameWriter(events, msgIds);
     for (const e of events) {
       if (!SAFE_TOKEN.test(e.id) || !SAFE_TOKEN.test(e.type)) {
         refused.push(`${e.type} ${e.id}: the id or type cannot be a header value or subject`);
@@ -225,7 +230,10 @@ class FrameWriter {
   private buf: Buffer;
   length = 0;
 
-  constructor(events: readonly PreparedEvent[]) {
+  constructor(
+    events: readonly PreparedEvent[],
+    private readonly msgIds: boolean,
+  ) {
     let chars = 0;
     for (const e of events) chars += e.json.length + 120;
     this.buf = Buffer.allocUnsafe(chars);
@@ -233,8 +241,8 @@ class FrameWriter {
 
   /** Appends the frame of one event unless its payload is over `maxPayload`; returns the payload size. */
   add(e: PreparedEvent, maxPayload: number): number {
-    const header = `NATS/1.0\r\nNats-Msg-Id: ${e.id}\r\n\r\n`;
-    const lead = `HPUB ${e.type} ${header.length} `;
+    const header = this.msgIds ? `NATS/1.0\r\nNats-Msg-Id: ${e.id}\r\n\r\n` : '';
+    const lead = this.msgIds ? `HPUB ${e.type} ${header.length} ` : `PUB ${e.type} `;
     // UTF-8 takes at least one byte per UTF-16 unit: the text's length is a lower bound.
     const guess = String(header.length + e.json.length);
     const start = this.length;

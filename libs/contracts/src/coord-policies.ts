@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Command, command } from './commands.js';
 import { Actor } from './settings.js';
-import { Label, NewTask, Priority, Task, TaskFilter, TaskId, TaskKind } from './tasks.js';
+import { Label, Priority, Task, TaskFilter, TaskId, TaskKind } from './tasks.js';
 
 const actorFields = { actor: Actor, traceId: z.string().optional() };
 const workerIdField = z

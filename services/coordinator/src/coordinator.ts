@@ -26,6 +26,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { z } from 'zod';
 import { toDeadLetter } from './dead-letters.js';
 import { type EventRelay, InlineEventRelay, type PartForEvents, ThreadEventRelay } from './event-relay.js';
+import { eventId } from './events-from-ops.js';
 import { type CommittedPart, GroupAssembler, JournalWriter } from './journal.js';
 import { LeaseTable } from './leases.js';
 import { Lifecycle, type LifecycleEvent, LifecycleRecord } from './lifecycle.js';
@@ -111,10 +112,11 @@ const LIVE = new Set(['assigned', 'running']);
 const LIVE_OUTPUT_LINES = 200;
 /** TaskDetail.output returns at most this many of the newest lines. */
 export const DETAIL_OUTPUT_LINES = 200;
-/** Events of journal messages this recent are re-sent at start when nothing says they went out. */
+/**
+ * Events of journal messages this recent are re-sent at start when no journal event is stored;
+ * the journal keeps messages this long after a snapshot unless their events are known stored.
+ */
 const REPUBLISH_WINDOW_MS = 90_000;
-/** The EVENTS duplicate window (120 s) with a margin: older journal messages are never re-sent. */
-const DEDUP_WINDOW_MS = 110_000;
 
 /**
  * The coordinator at run time: the task table in memory, the journal behind it, and everything
@@ -199,10 +201,10 @@ export class Coordinator {
       covered = loadSnapshot(this.table, snapshot.text).seq;
     }
     const loadedMs = performance.now() - started;
-    const announced = await store.lastAnnouncedJournalSeq();
+    const announced = await store.lastAnnouncedEvent();
     const bounds = await store.journalBounds();
     const assembler = new GroupAssembler();
-    const republish: CommittedPart[] = [];
+    const republish: Array<CommittedPart & { fromIndex?: number }> = [];
     let replayedOps = 0;
     const now = Date.now();
     for await (const message of store.readJournal(bounds.first)) {
@@ -215,11 +217,18 @@ export class Coordinator {
           replayedOps += part.ops.length;
         }
       }
-      const unsent =
-        announced !== undefined && announced <= bounds.last
-          ? lastSeq >= announced
-          : now - message.time < REPUBLISH_WINDOW_MS;
-      if (unsent && now - message.time < DEDUP_WINDOW_MS) republish.push(...parts);
+      if (announced !== undefined && announced.seq <= bounds.last) {
+        // Exactly what follows the newest stored event: events carry no Nats-Msg-Id to dedup on.
+        for (const part of parts) {
+          if (part.seq > announced.seq) republish.push(part);
+          else if (part.seq === announced.seq && announced.index + 1 < part.ops.length)
+            republish.push({ ...part, fromIndex: announced.index + 1 });
+        }
+      } else if (now - message.time < REPUBLISH_WINDOW_MS) {
+        // No journal event stored (a new EVENTS stream, or one from before this journal): the
+        // recent messages' events may be missing; older ones were sent long ago.
+        republish.push(...parts);
+      }
     }
     this.journal = new JournalWriter({
       transport: store.journal,
@@ -254,6 +263,7 @@ export class Coordinator {
         replayedOps,
         droppedIncompleteGroups: assembler.dropped || undefined,
         republishedMessages: republish.length,
+        eventsStoredUpTo: announced ? eventId(announced.seq, announced.index) : undefined,
         journalLastSeq: bounds.last,
         ms: Math.round(performance.now() - started),
       },
@@ -1315,12 +1325,13 @@ export class Coordinator {
   }
 
   /** Hands stored parts to the event relay, with the trace id of each op's task. */
-  private emitEvents(parts: CommittedPart[]): void {
+  private emitEvents(parts: Array<CommittedPart & { fromIndex?: number }>): void {
     if (parts.length === 0) return;
     const forEvents: PartForEvents[] = parts.map((part) => ({
       seq: part.seq,
       ops: part.ops,
       body: part.body,
+      ...(part.fromIndex ? { fromIndex: part.fromIndex } : {}),
       traces: part.ops.map((op) =>
         op.o === 'new' || op.o === 'idem'
           ? undefined
@@ -1424,10 +1435,10 @@ export class Coordinator {
       const encoded = await builder.finishPieces(seq);
       const head = await this.opts.store.writeSnapshot(encoded, seq, builder.header.count);
       this.opsAtLastSnapshot = Math.max(opsAtCut, this.opsAtLastSnapshot);
-      const announced = await this.opts.store.lastAnnouncedJournalSeq();
+      const announced = await this.opts.store.lastAnnouncedEvent().catch(() => undefined);
       const outOfWindow =
-        this.recentCommits.filter((c) => Date.now() - c.at > DEDUP_WINDOW_MS).pop()?.seq ?? 0;
-      const purgeTo = Math.min(seq, Math.max(announced === undefined ? 0 : announced - 1, outOfWindow));
+        this.recentCommits.filter((c) => Date.now() - c.at > REPUBLISH_WINDOW_MS).pop()?.seq ?? 0;
+      const purgeTo = Math.min(seq, Math.max(announced === undefined ? 0 : announced.seq - 1, outOfWindow));
       const purged = purgeTo > 0 ? await this.opts.store.purgeJournal(purgeTo) : 0;
       this.opts.logger.info(
         {

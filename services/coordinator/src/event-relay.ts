@@ -21,11 +21,14 @@ export interface PartForEvents {
   ops?: Op[];
   body?: string;
   traces: Array<string | undefined>;
+  /** Ops before this index already have their event stored (a re-send after a crash); default 0. */
+  fromIndex?: number;
 }
 
 /**
- * Publishes the events of committed journal parts, in journal order, ids derived from the
- * journal position (`coord-<seq>-<n>`), so a re-send after a crash is stored once.
+ * Publishes the events of committed journal parts, in journal order on one connection, ids
+ * derived from the journal position (`coord-<seq>-<n>`). Without `Nats-Msg-Id`: the stored events
+ * are therefore a prefix of what was sent, and a restart re-sends from just after the newest one.
  */
 export interface EventRelay {
   publish(parts: PartForEvents[]): void;
@@ -45,7 +48,7 @@ export function emitPartEvents(events: EventPublisher, parts: PartForEvents[]): 
   let batch: PreparedEvent[] = [];
   for (const part of parts) {
     const ops = part.ops ?? (JSON.parse(part.body!) as { ops: Op[] }).ops;
-    for (let index = 0; index < ops.length; index++) {
+    for (let index = part.fromIndex ?? 0; index < ops.length; index++) {
       const op = ops[index]!;
       const traceId = op.o === 'new' ? op.trace : part.traces[index];
       try {
@@ -79,7 +82,7 @@ export function emitPartEvents(events: EventPublisher, parts: PartForEvents[]): 
 
 function send(events: EventPublisher, batch: PreparedEvent[], failures: string[]): void {
   try {
-    failures.push(...events.emitPrepared(batch));
+    failures.push(...events.emitPrepared(batch, { msgIds: false }));
   } catch (err) {
     // A closed connection (only while stopping): reported like any event that could not be sent.
     failures.push(`${batch.length} events from ${batch[0]?.id}: ${(err as Error).message}`);
@@ -230,7 +233,11 @@ export class ThreadEventRelay implements EventRelay {
 
   publish(parts: PartForEvents[]): void {
     // The text when there is one: a string copy instead of cloning every op.
-    const message = parts.map((p) => (p.body ? { seq: p.seq, body: p.body, traces: p.traces } : p));
+    const message = parts.map((p) =>
+      p.body
+        ? { seq: p.seq, body: p.body, traces: p.traces, ...(p.fromIndex ? { fromIndex: p.fromIndex } : {}) }
+        : p,
+    );
     this.worker.postMessage({ kind: 'parts', parts: message });
   }
 

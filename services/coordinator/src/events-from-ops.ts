@@ -1,8 +1,28 @@
 import type { EventData, EventType } from '@jousting/contracts';
 import type { Op } from './ops.js';
 
+/** Every event type a journal op can announce (the subjects searched for the newest one at start). */
+export const JOURNAL_EVENT_TYPES = [
+  'coord.task-created',
+  'coord.task-updated',
+  'coord.dep-added',
+  'coord.dep-removed',
+  'coord.all-complete',
+  'coord.task-retrying',
+  'coord.dead-lettered',
+  'coord.dead-letter-retried',
+  'coord.dead-letter-dismissed',
+] as const satisfies readonly EventType[];
+export type JournalEventType = (typeof JOURNAL_EVENT_TYPES)[number];
+
+/** Where in the journal an event comes from: its message sequence and op index. */
+export interface JournalPosition {
+  seq: number;
+  index: number;
+}
+
 export interface DerivedEvent {
-  type: EventType;
+  type: JournalEventType;
   data: EventData<EventType>;
   /** The task the event is about (CloudEvent `subject`), if any. */
   subject?: string;

@@ -9,6 +9,7 @@ const LIFECYCLE_KEY = 'lifecycle';
 
 import { STREAMS } from '@jousting/contracts';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { JOURNAL_EVENT_TYPES, type JournalPosition } from './events-from-ops.js';
 import type { JournalPart, JournalTransport } from './journal.js';
 
 const gzip = promisify(gzipCb);
@@ -225,18 +226,30 @@ export class CoordinatorStore {
 
   // ------------------------------------------------------------ events
 
-  /** The journal sequence of the newest coordinator status event stored in EVENTS, if any. */
-  async lastAnnouncedJournalSeq(): Promise<number | undefined> {
-    try {
-      const msg = await this.jsm.streams.getMessage(STREAMS.events.name, {
-        last_by_subj: 'coord.task-updated',
-      });
+  /**
+   * The journal position (`coord-<seq>-<index>`) of the newest journal event stored in EVENTS,
+   * if any: the last message of each journal event subject, the greatest position of them. The
+   * events of the journal are sent in order on one connection, so everything before it is stored.
+   * Throws when EVENTS cannot be read: guessing would re-send events twice or lose them.
+   */
+  async lastAnnouncedEvent(): Promise<JournalPosition | undefined> {
+    const newest = await Promise.all(
+      JOURNAL_EVENT_TYPES.map((subject) =>
+        this.jsm.streams.getMessage(STREAMS.events.name, { last_by_subj: subject }).catch((err: unknown) => {
+          if (isNotFound(err) || /no message/i.test(String(err))) return null;
+          throw err;
+        }),
+      ),
+    );
+    let last: JournalPosition | undefined;
+    for (const msg of newest) {
       const id = msg?.json<{ id?: unknown }>().id;
-      const match = typeof id === 'string' ? /^coord-(\d+)-\d+$/.exec(id) : null;
-      return match ? Number(match[1]) : undefined;
-    } catch {
-      return undefined;
+      const match = typeof id === 'string' ? /^coord-(\d+)-(\d+)$/.exec(id) : null;
+      if (!match) continue;
+      const at = { seq: Number(match[1]), index: Number(match[2]) };
+      if (!last || at.seq > last.seq || (at.seq === last.seq && at.index > last.index)) last = at;
     }
+    return last;
   }
 
   // ------------------------------------------------------------ output

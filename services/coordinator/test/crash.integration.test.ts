@@ -28,7 +28,7 @@ const env = () => ({
   // Snapshots (and journal purges) happen during the run, so recovery is snapshot plus journal.
   COORD_SNAPSHOT_INTERVAL_MS: '300',
   COORD_SNAPSHOT_EVERY_OPS: '1000',
-  LOG_LEVEL: 'warn',
+  LOG_LEVEL: process.env.CRASH_DEBUG ? 'info' : 'warn',
 });
 
 beforeAll(async () => {
@@ -151,9 +151,12 @@ it.skipIf(!built)(
     const last = (await jsm.streams.info('EVENTS')).state.last_seq;
     const createdEvents = new Map<string, number>();
     const completeEvents = new Map<string, number>();
+    const dbg: string[] = [];
     const reader = await readEventStream(jetstream(nc), { afterSeq: 0 });
     for await (const { seq, event } of reader.events) {
       const data = event.data as { id?: string; to?: string; task?: { id: string } };
+      if (process.env.CRASH_DEBUG && event.id.startsWith('coord-'))
+        dbg.push(`${seq} ${event.id} ${event.type} ${data.task?.id ?? data.id}`);
       if (event.type === 'coord.task-created' && data.task) {
         createdEvents.set(data.task.id, (createdEvents.get(data.task.id) ?? 0) + 1);
       }
@@ -163,6 +166,10 @@ it.skipIf(!built)(
       if (seq >= last) break;
     }
     reader.stop();
+    if (process.env.CRASH_DEBUG) {
+      (await import('node:fs')).writeFileSync('/tmp/crash-events.txt', dbg.join('\n'));
+      (await import('node:fs')).writeFileSync('/tmp/crash-coord.txt', proc.output());
+    }
     expect(createdEvents.size).toBe(progress.total);
     expect([...createdEvents.values()].every((n) => n === 1)).toBe(true);
     expect(completeEvents.size).toBe(progress.byStatus.complete);

@@ -75,6 +75,17 @@ describe('events written as frames', () => {
     expect(got.map((m) => m.headers?.get('Nats-Msg-Id'))).toEqual(batch.map((e) => e.id));
   });
 
+  it('without msgIds sends plain frames: same payloads, no header', async () => {
+    const batch: PreparedEvent[] = [];
+    for (let n = 0; n < 50; n++) batch.push(prepared(`plain-${n}`, { id: 't', reason: `${'é'.repeat(n)}x` }));
+    const arriving = receive('coord.task-updated', batch.length);
+    await nc.flush();
+    expect(events.emitPrepared(batch, { msgIds: false })).toEqual([]);
+    const got = await arriving;
+    expect(got.map((m) => m.string())).toEqual(batch.map((e) => e.json));
+    expect(got.every((m) => m.headers === undefined)).toBe(true);
+  });
+
   it('leaves out an event whose id cannot be a header or that is over max_payload, and sends the rest', async () => {
     const huge = prepared('frames-huge', { reason: 'x'.repeat(1024 * 1024 + 10) });
     const batch = [prepared('frames-ok-1', {}), prepared('bad id', {}), huge, prepared('frames-ok-2', {})];
@@ -103,6 +114,24 @@ describe('events written as frames', () => {
 });
 
 describe('events of journal parts', () => {
+  it('starts a re-sent part after the newest stored event (fromIndex), with neither body nor ops lost', async () => {
+    const at = Date.UTC(2026, 10, 22, 3, 0, 0, 5);
+    const ops: Op[] = [0, 1, 2, 3].map((n) => ({ o: 'dep+', at, id: `cut-${n}`, dep: 'cut-x' }));
+    const arriving = receive('coord.dep-added', 3);
+    await nc.flush();
+    const body = JSON.stringify({ g: 'w.1', p: 0, n: 1, ops });
+    const failures = emitPartEvents(events, [
+      { seq: 7, ops, traces: ops.map(() => 'tr'), fromIndex: 2 },
+      { seq: 8, body, traces: ops.map(() => 'tr'), fromIndex: 3 },
+    ]);
+    expect(failures).toEqual([]);
+    expect((await arriving).map((m) => CloudEvent.parse(m.json()).id)).toEqual([
+      'coord-7-2',
+      'coord-7-3',
+      'coord-8-3',
+    ]);
+  });
+
   it('publishes one schema-valid CloudEvent per announcing op, ids from the journal position', async () => {
     const at = Date.UTC(2026, 10, 22, 3, 0, 0, 5);
     const ops: Op[] = [
