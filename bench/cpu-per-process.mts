@@ -1,6 +1,7 @@
 // CPU seconds used by nats-server, the coordinator and this process (the SDK worker) for 50,000
 // no-op tasks, to see which one bounds throughput. Run: npx tsx bench/cpu-per-process.mts
 // BENCH_WORKLOAD=independent (default) | fanin (10,000 × 1 parent + 4 children) | chains (2,500 × 20).
+// BENCH_CONCURRENCY (default 100) and BENCH_PREFETCH (default 100) set the SDK worker.
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { launchService, startNats } from '@jousting/testing';
@@ -46,7 +47,7 @@ const r =
     ? await joustingFanIn(bench, 10_000)
     : workload === 'chains'
       ? await joustingChains(bench, 2_500, 20)
-      : await joustingIndependent(bench, 50_000);
+      : await joustingIndependent(bench, 50_000, Number(process.env.BENCH_CONCURRENCY ?? 100));
 const wall = (performance.now() - t0) / 1000;
 const used = Object.fromEntries(
   Object.entries(pids).map(([k, p]) => [k, +(ticks(p) - before[k]!).toFixed(2)]),

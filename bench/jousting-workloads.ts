@@ -9,6 +9,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 
 const BATCH = 1000;
 const IN_FLIGHT = 4;
+/** Tasks the SDK worker claims ahead of its free slots (WorkerOptions.prefetch). */
+const PREFETCH = Number(process.env.BENCH_PREFETCH ?? 100);
 let runCounter = 0;
 
 type AllComplete = { total: number; complete: number; failed: number; canceled: number };
@@ -67,6 +69,7 @@ export async function withWorker<T>(
     token: bench.workerToken,
     name: 'bench',
     concurrency,
+    prefetch: PREFETCH,
     logger: createLogger('bench-worker', { level: 'warn' }),
     handlers: {
       noop: async (task) => {

@@ -15,7 +15,7 @@ const coord = await launchService('coordinator', {
 const nc = await connect({ servers: nats.url });
 const bench = { nc, natsUrl: nats.url, workerToken };
 await joustingIndependent(bench, 20000);
-const r = await joustingIndependent(bench, 50000);
+const r = await joustingIndependent(bench, 50000, Number(process.env.BENCH_CONCURRENCY ?? 100));
 console.log('independent', Math.round(r.perSecond), 'tasks/s; create phase', r.addSeconds.toFixed(2), 's');
 await nc.close();
 await coord.stop('SIGTERM');

@@ -79,6 +79,11 @@ export interface WorkerOptions {
   labels?: string[];
   /** Tasks run at once; default 4. */
   concurrency?: number;
+  /**
+   * Tasks claimed ahead and held (assigned, heartbeated) until a slot frees; default 0. For short
+   * tasks it hides the claim round trip; for long ones it keeps work from idle workers.
+   */
+  prefetch?: number;
   handlers: Record<string, TaskHandler>;
   logger?: Logger;
   /** Long-poll of a claim; default 5000. */
@@ -120,6 +125,8 @@ export interface WorkerStats {
   /** The coordinator answered our hello and has not forgotten us since. */
   registered: boolean;
   running: number;
+  /** Claimed ahead, waiting for a slot (see `prefetch`). */
+  prefetched: number;
   claimed: number;
   completed: number;
   failed: number;
@@ -306,6 +313,7 @@ class SdkWorker implements Worker {
   private readonly name: string;
   private readonly kinds: string[];
   private readonly concurrency: number;
+  private readonly prefetch: number;
   private readonly claimWaitMs: number;
   private readonly maxClaimsInFlight: number;
   private readonly reportIntervalMs: number;
@@ -333,6 +341,8 @@ class SdkWorker implements Worker {
   private pauseEnd: (() => void) | undefined;
 
   private readonly running = new Map<string, RunningAttempt>();
+  /** Prefetched attempts in claim order; their handlers start as slots free. */
+  private readonly waiting = new Map<string, RunningAttempt>();
   /** Attempts with output, progress or a heartbeat to send. */
   private readonly dirty = new Set<RunningAttempt>();
   /** Attempts aborted before their claim reply arrived are not started. */
@@ -354,7 +364,7 @@ class SdkWorker implements Worker {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatMs = 0;
 
-  private readonly counters: Omit<WorkerStats, 'running' | 'registered'> = {
+  private readonly counters: Omit<WorkerStats, 'running' | 'prefetched' | 'registered'> = {
     claimed: 0,
     completed: 0,
     failed: 0,
@@ -383,6 +393,10 @@ class SdkWorker implements Worker {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1 || this.concurrency > 10_000) {
       throw new TypeError('concurrency must be an integer from 1 to 10000');
     }
+    this.prefetch = opts.prefetch ?? 0;
+    if (!Number.isInteger(this.prefetch) || this.prefetch < 0 || this.prefetch > 10_000) {
+      throw new TypeError('prefetch must be an integer from 0 to 10000');
+    }
     this.claimWaitMs = opts.claimWaitMs ?? 5000;
     this.maxClaimsInFlight = Math.max(1, opts.maxClaimsInFlight ?? 2);
     this.reportIntervalMs = opts.reportIntervalMs ?? 5;
@@ -400,7 +414,12 @@ class SdkWorker implements Worker {
   }
 
   stats(): WorkerStats {
-    return { registered: this.ready, running: this.running.size, ...this.counters };
+    return {
+      registered: this.ready,
+      running: this.running.size,
+      prefetched: this.waiting.size,
+      ...this.counters,
+    };
   }
 
   async start(): Promise<void> {
@@ -445,7 +464,8 @@ class SdkWorker implements Worker {
       name: this.name,
       kinds: this.kinds,
       labels: this.opts.labels ?? [],
-      capacity: this.concurrency,
+      // The coordinator counts what we hold, running or prefetched.
+      capacity: this.concurrency + this.prefetch,
       version: this.opts.version ?? `@jousting/worker-sdk ${SDK_VERSION}`,
     });
     if (this.closed) return;
@@ -502,10 +522,11 @@ class SdkWorker implements Worker {
 
   private pumpClaims(): void {
     while (this.ready && !this.stopping && !this.claimRetryTimer) {
-      const free = this.concurrency - this.running.size - this.reservedSlots;
+      const window = this.concurrency + this.prefetch;
+      const free = window - this.running.size - this.waiting.size - this.reservedSlots;
       if (free <= 0 || this.claimsInFlight >= this.maxClaimsInFlight) return;
       // A second claim in flight is worth it only for a good share of the slots.
-      if (this.claimsInFlight > 0 && free < Math.ceil(this.concurrency / 4)) return;
+      if (this.claimsInFlight > 0 && free < Math.ceil(window / 4)) return;
       // Back-pressure: do not take work faster than its outcomes can be reported.
       if (this.queue.size >= this.maxPendingReports) return;
       // Completions go out first: the coordinator counts our slots from what it was told.
@@ -549,7 +570,7 @@ class SdkWorker implements Worker {
 
   private startAttempt(task: ClaimedTask): void {
     const key = `${task.taskId}#${task.attempt}`;
-    if (this.running.has(key) || this.recentlyAborted.has(key)) return;
+    if (this.running.has(key) || this.waiting.has(key) || this.recentlyAborted.has(key)) return;
     this.counters.claimed++;
     if (this.stopping || this.closed) {
       // Claimed while stopping: hand it straight back.
@@ -558,6 +579,12 @@ class SdkWorker implements Worker {
       return;
     }
     const attempt = new RunningAttempt(task, key, this);
+    if (this.running.size >= this.concurrency) this.waiting.set(key, attempt);
+    else this.run(attempt);
+  }
+
+  private run(attempt: RunningAttempt): void {
+    const { task, key } = attempt;
     this.running.set(key, attempt);
     this.enqueue(queuedReport({ type: 'started', taskId: task.taskId, attempt: task.attempt }));
     attempt.settled = this.runAttempt(attempt);
@@ -580,6 +607,7 @@ class SdkWorker implements Worker {
     attempt.finished = true;
     this.running.delete(attempt.key);
     this.dirty.delete(attempt);
+    this.startWaiting();
     this.schedulePump();
     if (attempt.aborted) return;
     if (attempt.hasOutput()) this.queue.push(queuedReport(attempt.takeHeartbeat()));
@@ -625,6 +653,24 @@ class SdkWorker implements Worker {
     this.enqueue(report);
   }
 
+  /** Starts prefetched attempts while slots are free (not once stopping: they are released). */
+  private startWaiting(): void {
+    for (const [key, attempt] of this.waiting) {
+      if (this.running.size >= this.concurrency || this.stopping || this.closed) return;
+      this.waiting.delete(key);
+      this.run(attempt);
+    }
+  }
+
+  /** Hands every prefetched attempt back (or, without release, leaves it to its lease). */
+  private releaseWaiting(release: boolean): void {
+    for (const attempt of this.waiting.values()) {
+      this.dirty.delete(attempt);
+      if (release) this.pushReleased(attempt.task.taskId, attempt.task.attempt, 'the worker is stopping');
+    }
+    this.waiting.clear();
+  }
+
   /** Stops an attempt here: its signal fires and it reports nothing more. */
   private abortAttempt(attempt: RunningAttempt, reason: string): void {
     if (attempt.aborted || attempt.finished) return;
@@ -648,6 +694,16 @@ class SdkWorker implements Worker {
     if (this.recentlyAborted.size > 1000) {
       const oldest = this.recentlyAborted.values().next().value;
       if (oldest !== undefined) this.recentlyAborted.delete(oldest);
+    }
+    const prefetched = this.waiting.get(key);
+    if (prefetched) {
+      // Never started: forget it; the coordinator has already taken it back.
+      this.waiting.delete(key);
+      this.dirty.delete(prefetched);
+      this.counters.aborted++;
+      this.logger.info({ taskId, attempt, reason }, 'prefetched attempt aborted by the coordinator');
+      this.schedulePump();
+      return;
     }
     const running = this.running.get(key);
     if (!running) {
@@ -687,7 +743,8 @@ class SdkWorker implements Worker {
 
   private onHeartbeatTick(): void {
     if (!this.ready || this.closed) return;
-    if (this.running.size === 0) {
+    for (const attempt of this.waiting.values()) this.dirty.add(attempt);
+    if (this.running.size === 0 && this.waiting.size === 0) {
       // Idle: an empty report still tells the coordinator we are alive (and finds out if it forgot us).
       if (this.queue.size === 0 && this.reportsInFlight === 0)
         void this.sendReports({ reports: [], bytes: 0 });
@@ -805,8 +862,17 @@ class SdkWorker implements Worker {
     error: { code: string; message: string } | undefined,
   ): void {
     this.counters.refused++;
-    const running = this.running.get(`${taskId}#${attempt}`);
+    const key = `${taskId}#${attempt}`;
+    const running = this.running.get(key);
     const detail = { taskId, attempt, code: error?.code, message: error?.message };
+    const prefetched = this.waiting.get(key);
+    if (prefetched) {
+      this.waiting.delete(key);
+      this.dirty.delete(prefetched);
+      this.logger.warn(detail, 'report refused for a prefetched attempt; dropping it');
+      this.schedulePump();
+      return;
+    }
     if (running && !running.aborted) {
       // The coordinator no longer gives us this attempt (lease lost, canceled): stop working on it.
       this.logger.warn(detail, 'report refused for a running attempt; aborting it');
@@ -858,7 +924,12 @@ class SdkWorker implements Worker {
       this.closed = true;
       return;
     }
-    this.logger.info({ running: this.running.size, graceMs, release }, 'stopping');
+    this.logger.info(
+      { running: this.running.size, prefetched: this.waiting.size, graceMs, release },
+      'stopping',
+    );
+    // A prefetched task released while our claim waits would come straight back to it.
+    if (this.claimsInFlight === 0) this.releaseWaiting(release);
     await this.waitUntil(() => this.running.size === 0, graceMs);
     if (release && this.running.size > 0 && this.claimsInFlight > 0) {
       // A task released now would go straight back to our own waiting claim: let the claim end
@@ -868,6 +939,7 @@ class SdkWorker implements Worker {
         this.claimWaitMs + 1000,
       );
     }
+    this.releaseWaiting(release);
     const left = [...this.running.values()];
     for (const attempt of left) {
       this.abortAttempt(attempt, 'the worker is stopping');

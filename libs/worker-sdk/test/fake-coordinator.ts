@@ -294,7 +294,8 @@ export class FakeCoordinator {
       task.workerId === workerId &&
       task.attempt === report.attempt &&
       (task.status === 'assigned' || task.status === 'running');
-    const needsRunning = report.type !== 'started' && report.type !== 'released';
+    // Like the coordinator: a heartbeat keeps an assigned (prefetched) attempt too.
+    const needsRunning = report.type === 'completed' || report.type === 'failed';
     if (!task || !live || (needsRunning && task.status !== 'running')) {
       const message = `attempt ${report.attempt} of ${report.taskId} is not current`;
       this.reports.push({ ...report, workerId, refused: message });

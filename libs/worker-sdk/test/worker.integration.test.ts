@@ -104,6 +104,76 @@ describe('worker SDK against a coordinator on real NATS', () => {
     expect(worker.stats()).toMatchObject({ claimed: 2000, completed: 2000, failed: 0 });
   });
 
+  it('prefetch holds claimed tasks beyond concurrency without starting them, and runs them as slots free', async () => {
+    const c = await startCoordinator();
+    let now = 0;
+    let peak = 0;
+    const gates: Array<() => void> = [];
+    const worker = await startWorker(
+      async () => {
+        now++;
+        peak = Math.max(peak, now);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        now--;
+        return 'ok';
+      },
+      { concurrency: 2, prefetch: 3 },
+    );
+    expect(c.workers.get(worker.id)?.capacity).toBe(5);
+    const ids = c.add(8);
+    await until(() => worker.stats().prefetched === 3 && worker.stats().running === 2, '2 running, 3 held');
+    // Held tasks are assigned, not running, and have sent no report.
+    expect(statusOf(c, ids).filter((s) => s === 'running')).toHaveLength(2);
+    expect(statusOf(c, ids).filter((s) => s === 'assigned')).toHaveLength(3);
+    expect(statusOf(c, ids).filter((s) => s === 'queued')).toHaveLength(3);
+    while (!allDone(c, ids)) {
+      gates.shift()?.();
+      await sleep(5);
+    }
+    expect(statusOf(c, ids).every((s) => s === 'complete')).toBe(true);
+    expect(peak).toBe(2);
+    expect(worker.stats()).toMatchObject({ claimed: 8, completed: 8, running: 0, prefetched: 0 });
+  });
+
+  it('keeps prefetched tasks alive with heartbeats, drops one aborted while held, and releases the rest on stop', async () => {
+    const c = await startCoordinator({ leaseMs: 600, heartbeatMs: 150 });
+    const worker = await startWorker(
+      (_task, ctx) => new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
+      { concurrency: 1, prefetch: 2 },
+    );
+    const ids = c.add(3);
+    await until(() => worker.stats().prefetched === 2, 'two held');
+    const held = ids.filter((id) => c.task(id).status === 'assigned');
+    expect(held).toHaveLength(2);
+    // Past two leases: the heartbeats kept them.
+    await sleep(1300);
+    for (const id of held) {
+      expect(c.task(id).status).toBe('assigned');
+      expect(c.task(id).attempt).toBe(1);
+      expect(c.reportsFor(id).filter((r) => r.type === 'heartbeat').length).toBeGreaterThanOrEqual(3);
+    }
+    c.abort(held[0] as string, 'canceled by operator');
+    await until(() => worker.stats().prefetched === 1, 'the aborted one dropped');
+    expect(worker.stats().aborted).toBe(1);
+    await worker.stop({ graceMs: 100, release: true });
+    expect(
+      c
+        .reportsFor(held[1] as string)
+        .map((r) => r.type)
+        .at(-1),
+    ).toBe('released');
+    expect(c.reportsFor(held[1] as string).some((r) => r.type === 'started')).toBe(false);
+    expect(c.task(held[1] as string).status).toBe('queued');
+  });
+
+  it('refuses a prefetch that is not a whole number from 0 to 10000', () => {
+    for (const prefetch of [-1, 1.5, 10_001]) {
+      expect(() =>
+        createWorker({ servers: nats.url, token: TOKEN, handlers: { exec: async () => 1 }, prefetch }),
+      ).toThrow(/prefetch must be an integer/);
+    }
+  });
+
   it('sends the worker token header on every request', async () => {
     const c = await startCoordinator();
     const worker = await startWorker(async () => 'ok');

@@ -6,6 +6,7 @@ const emptyIsUnset = (value: unknown) => (value === '' ? undefined : value);
 /** Environment of the worker service, on top of BaseConfig (NATS_URL, LOG_LEVEL, JOUSTING_DATA_DIR). */
 export const WorkerConfig = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(4),
+  WORKER_PREFETCH: z.coerce.number().int().min(0).max(10_000).default(0),
   WORKER_LABELS: z
     .string()
     .default('')

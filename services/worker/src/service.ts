@@ -26,6 +26,7 @@ export const workerService: ServiceDefinition<typeof WorkerConfig> = {
       kinds: ['exec'],
       labels: config.WORKER_LABELS,
       concurrency: config.WORKER_CONCURRENCY,
+      prefetch: config.WORKER_PREFETCH,
       handlers: { exec: runExecTask },
       logger: ctx.logger,
     });
