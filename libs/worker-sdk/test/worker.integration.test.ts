@@ -121,7 +121,11 @@ describe('worker SDK against a coordinator on real NATS', () => {
     );
     expect(c.workers.get(worker.id)?.capacity).toBe(5);
     const ids = c.add(8);
-    await until(() => worker.stats().prefetched === 3 && worker.stats().running === 2, '2 running, 3 held');
+    const count = (status: string) => statusOf(c, ids).filter((s) => s === status).length;
+    await until(
+      () => worker.stats().prefetched === 3 && worker.stats().running === 2 && count('running') === 2,
+      '2 running (started reported), 3 held',
+    );
     // Held tasks are assigned, not running, and have sent no report.
     expect(statusOf(c, ids).filter((s) => s === 'running')).toHaveLength(2);
     expect(statusOf(c, ids).filter((s) => s === 'assigned')).toHaveLength(3);
@@ -142,7 +146,10 @@ describe('worker SDK against a coordinator on real NATS', () => {
       { concurrency: 1, prefetch: 2 },
     );
     const ids = c.add(3);
-    await until(() => worker.stats().prefetched === 2, 'two held');
+    await until(
+      () => worker.stats().prefetched === 2 && ids.some((id) => c.task(id).status === 'running'),
+      'one running (started reported), two held',
+    );
     const held = ids.filter((id) => c.task(id).status === 'assigned');
     expect(held).toHaveLength(2);
     // Past two leases: the heartbeats kept them.
