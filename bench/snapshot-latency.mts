@@ -31,7 +31,13 @@ for (let done = 0; done < HELD; done += 50_000)
   await joustingIndependent(bench, Math.min(50_000, HELD - done));
 const pct = (v: number[], p: number) => v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
 for (let run = 1; run <= Number(process.env.BENCH_RUNS ?? 1); run++) {
+  const loop = (await import('node:perf_hooks')).monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   const lat = (await joustingSteadyLatency(bench, RATE, SECONDS)).sort((a, b) => a - b);
+  loop.disable();
+  console.log(
+    `benchmark process event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(2)} ms, max ${(loop.max / 1e6).toFixed(2)} ms`,
+  );
   console.log(
     `held ${HELD}, ${RATE}/s for ${SECONDS} s: p50 ${pct(lat, 50).toFixed(2)} ms, p99 ${pct(lat, 99).toFixed(2)} ms, p99.9 ${pct(lat, 99.9).toFixed(2)} ms, max ${lat[lat.length - 1]!.toFixed(2)} ms`,
   );

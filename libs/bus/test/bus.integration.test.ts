@@ -88,6 +88,31 @@ describe('commands over the NATS services API', () => {
     }
   });
 
+  it("gives the handler a logger bound to the request's subject and trace id", async () => {
+    const lines: string[] = [];
+    const captured = createLogger('logtest', {
+      level: 'info',
+      destination: { write: (l: string) => lines.push(l) },
+    });
+    const svc = await serveCommands(nc, { name: 'logtest', version: '0.0.1', logger: captured }, [
+      endpoint(healthCommand('logtest'), async (_req, ctx) => {
+        ctx.logger.info({ token: 'hidden' }, 'handled');
+        return { service: 'logtest', instance: 'i', version: '0', uptimeSeconds: 0, status: 'ok' as const };
+      }),
+    ]);
+    try {
+      await callCommand(nc, healthCommand('logtest'), {}, { traceId: 'trace-abc' });
+      const line = JSON.parse(lines.find((l) => l.includes('handled')) ?? '{}');
+      expect(line).toMatchObject({
+        subject: healthCommand('logtest').subject,
+        traceId: 'trace-abc',
+        token: '[redacted]',
+      });
+    } finally {
+      await svc.stop();
+    }
+  });
+
   it('reports a service that is not running as unavailable', async () => {
     const err = await callCommand(nc, healthCommand('nobody'), {}, { timeoutMs: 1000 }).catch((e) => e);
     expect(err).toBeInstanceOf(JoustingError);
