@@ -1,7 +1,8 @@
 // Jousting vs BullMQ, side by side in one run on this machine.
 // Run: npm run bench:tasks   (needs Redis on 127.0.0.1:6379 for the BullMQ side; nats-server for ours)
 // Sizes: BENCH_TASKS (50000), BENCH_FAMILIES (10000), BENCH_CHAINS (1000) x 20 levels,
-// BENCH_RATE (1000/s) for BENCH_STEADY_SECONDS (10), BENCH_HELD (100000).
+// BENCH_RATE (1000/s) for BENCH_STEADY_SECONDS (10), BENCH_HELD (100000); BENCH_WARMUP (10000)
+// independent tasks through each side first, so neither is measured with cold JIT.
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { startStack } from '@jousting/testing';
@@ -25,6 +26,7 @@ const DEPTH = 20;
 const RATE = env('BENCH_RATE', 1000);
 const STEADY_SECONDS = env('BENCH_STEADY_SECONDS', 10);
 const HELD = env('BENCH_HELD', 100_000);
+const WARMUP = env('BENCH_WARMUP', 10_000);
 
 const pct = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -47,6 +49,11 @@ const addRow = (row: string[]) => {
 };
 
 try {
+  if (WARMUP > 0) {
+    log(`warm-up: ${WARMUP} independent tasks each, not measured`);
+    await joustingIndependent(bench, WARMUP);
+    await bullmqIndependent(WARMUP);
+  }
   log(`independent: ${TASKS} no-op tasks`);
   const ji = await joustingIndependent(bench, TASKS);
   const bi = await bullmqIndependent(TASKS);
