@@ -4,6 +4,7 @@ export * from './connect.js';
 export * from './events.js';
 export * from './ids.js';
 export * from './kv.js';
+export * from './leader.js';
 export * from './logger.js';
 export * from './nats-process.js';
 export * from './rpc.js';

@@ -30,8 +30,8 @@ export interface ServiceProcess {
 export interface LaunchOptions {
   natsUrl: string;
   env?: Record<string, string>;
-  /** Resolves true once the process is ready; default: its NATS health command answers. */
-  ready?: () => Promise<boolean>;
+  /** Resolves true once the process is ready (given its output so far); default: its NATS health command answers. */
+  ready?: (output: () => string) => Promise<boolean>;
   readyTimeoutMs?: number;
   /** Script to run instead of services/<name>/dist/main.js. */
   script?: string;
@@ -64,7 +64,7 @@ export async function launchService(name: string, opts: LaunchOptions): Promise<
       return exited;
     },
   };
-  const ready = opts.ready ?? (() => answersHealth(opts.natsUrl, name));
+  const ready = opts.ready ? () => opts.ready!(() => output) : () => answersHealth(opts.natsUrl, name);
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 15_000);
   for (;;) {
     if (proc.exitCode !== null)

@@ -2,8 +2,10 @@ import {
   callCommand,
   endpoint,
   type HandlerContext,
+  LeaderLease,
   type Logger,
   type NatsConnection,
+  openKv,
   type ServiceDefinition,
   subscribeEvents,
 } from '@jousting/bus';
@@ -20,7 +22,7 @@ import {
 import { z } from 'zod';
 import { Coordinator, type PolicySettings } from './coordinator.js';
 import { DEFAULT_BACKOFF } from './retry-policy.js';
-import { CoordinatorStore } from './store.js';
+import { COORD_LEADER_BUCKET, CoordinatorStore } from './store.js';
 import { loadWorkerToken, workerTokenCheck } from './worker-token.js';
 
 export const COORDINATOR_VERSION = '0.1.0';
@@ -28,6 +30,8 @@ export const COORDINATOR_VERSION = '0.1.0';
 /** Environment variables of the coordinator (on top of NATS_URL, LOG_LEVEL, JOUSTING_DATA_DIR). */
 export const CoordinatorConfig = z.object({
   COORD_LEASE_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
+  /** One coordinator writes; replicas stand by and take over this long after it stops renewing. */
+  COORD_LEADER_LEASE_MS: z.coerce.number().int().min(200).max(600_000).default(5000),
   // Empty counts as unset, as compose passes `${JOUSTING_WORKER_TOKEN:-}` through.
   JOUSTING_WORKER_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()),
   COORD_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
@@ -66,6 +70,23 @@ export function createCoordinatorService(
     config: CoordinatorConfig,
     async start(ctx) {
       const { config, logger } = ctx;
+      const fatal =
+        opts.onFatal ??
+        (() => {
+          // Memory may now be ahead of the journal: never keep serving from it.
+          process.exit(1);
+        });
+      // Standing by here while another instance holds the lease: nothing is read or served yet.
+      const lease = await LeaderLease.acquire({
+        kv: await openKv(ctx.js, COORD_LEADER_BUCKET, {
+          description: 'Which coordinator instance writes the journal (a lease renewed by CAS)',
+        }),
+        holder: ctx.instanceId,
+        leaseMs: config.COORD_LEADER_LEASE_MS,
+        logger,
+        onLost: (reason) => fatal(new Error(reason)),
+      });
+      logger.info('holding the leader lease');
       const store = await CoordinatorStore.open(ctx.js, ctx.jsm);
       const checkToken = workerTokenCheck(
         await loadWorkerToken({
@@ -117,17 +138,13 @@ export function createCoordinatorService(
         ...(config.COORD_EVENT_THREAD === 'true'
           ? { eventThread: { servers: config.NATS_URL, name: ctx.instanceId } }
           : {}),
-        onFatal:
-          opts.onFatal ??
-          (() => {
-            // Memory may now be ahead of the journal: never keep serving from it.
-            process.exit(1);
-          }),
+        onFatal: fatal,
       });
       try {
         await coordinator.start();
       } catch (err) {
         settingsChanged.unsubscribe();
+        await lease.release();
         throw err;
       }
       running = coordinator;
@@ -290,6 +307,8 @@ export function createCoordinatorService(
         stop: async () => {
           settingsChanged.unsubscribe();
           await coordinator.stop();
+          // After the last journal write: a standby may start at once.
+          await lease.release();
         },
       };
     },

@@ -4,6 +4,8 @@ import { decodeJson, ensureStream, isNotFound, type KV, openKv, type StreamSpec 
 
 /** KV buckets of the coordinator: its lifecycle state and the task templates. */
 export const COORD_STATE_BUCKET = 'coord-state';
+/** The leader lease: which coordinator instance may write the journal. */
+export const COORD_LEADER_BUCKET = 'coord-leader';
 export const COORD_TEMPLATES_BUCKET = 'coord-templates';
 const LIFECYCLE_KEY = 'lifecycle';
 

@@ -25,6 +25,8 @@ const env = () => ({
   JOUSTING_WORKER_TOKEN: TOKEN,
   JOUSTING_DATA_DIR: dataDir,
   COORD_LEASE_MS: '5000',
+  // A restart after kill -9 waits for the dead instance's leader lease to run out.
+  COORD_LEADER_LEASE_MS: '1000',
   // Snapshots (and journal purges) happen during the run, so recovery is snapshot plus journal.
   COORD_SNAPSHOT_INTERVAL_MS: '300',
   COORD_SNAPSHOT_EVERY_OPS: '1000',

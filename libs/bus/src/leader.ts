@@ -1,0 +1,166 @@
+import { decodeJson, encodeJson, isWrongRevision, type KV, type KvEntry } from './kv.js';
+import type { Logger } from './logger.js';
+
+/** What the lease key holds. */
+export interface LeaseHolder {
+  holder: string;
+  since: string;
+}
+
+export interface LeaderLeaseOptions {
+  kv: KV;
+  key?: string;
+  /** This instance (unique per process). */
+  holder: string;
+  /** A lease not renewed for this long may be taken over. Renewed every third of it. */
+  leaseMs: number;
+  logger: Logger;
+  /**
+   * Called once when the lease is lost while held: another instance took it, or no renewal got
+   * through for a whole lease. The holder must stop writing at once.
+   */
+  onLost: (reason: string) => void;
+  /** Called while standing by, with the current holder (for logs and health). */
+  onStandby?: (holder: string) => void;
+  now?: () => number;
+}
+
+/**
+ * One writer among replicas: a key in KV that one instance holds and renews by compare-and-set.
+ * A standby takes the key over once it has gone a whole lease without a renewal: by the server
+ * time of its last write, or, whatever the clocks say, after the standby itself has watched it
+ * unchanged for a lease. A stolen lease is noticed at the next renewal (its CAS fails), and the
+ * journal's expected-last-sequence refuses a second writer in between.
+ */
+export class LeaderLease {
+  private revision = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private lastRenewed: number;
+  private lost = false;
+  private released = false;
+  private readonly key: string;
+  private readonly now: () => number;
+
+  private constructor(
+    private readonly opts: LeaderLeaseOptions,
+    revision: number,
+  ) {
+    this.key = opts.key ?? 'leader';
+    this.now = opts.now ?? Date.now;
+    this.revision = revision;
+    this.lastRenewed = this.now();
+    this.schedule();
+  }
+
+  /** Resolves once this instance holds the lease; waits (standing by) while another does. */
+  static async acquire(opts: LeaderLeaseOptions, signal?: AbortSignal): Promise<LeaderLease> {
+    const key = opts.key ?? 'leader';
+    const now = opts.now ?? Date.now;
+    let watched: { revision: number; since: number } | undefined;
+    let announced = '';
+    for (;;) {
+      signal?.throwIfAborted();
+      const entry = await opts.kv.get(key);
+      const mine = encodeJson({
+        holder: opts.holder,
+        since: new Date(now()).toISOString(),
+      } satisfies LeaseHolder);
+      try {
+        if (entry === null) return new LeaderLease(opts, await opts.kv.create(key, mine));
+        const current = decodeJson(entry) as Partial<LeaseHolder> | undefined;
+        if (entry.operation !== 'PUT' || !current?.holder) {
+          // Released on a clean stop (or unreadable): free to take.
+          return new LeaderLease(opts, await opts.kv.update(key, mine, entry.revision));
+        }
+        if (watched?.revision !== entry.revision) watched = { revision: entry.revision, since: now() };
+        if (expired(entry, watched.since, opts.leaseMs, now())) {
+          const revision = await opts.kv.update(key, mine, entry.revision);
+          opts.logger.warn(
+            { previous: current.holder },
+            'took over the leader lease: its holder stopped renewing',
+          );
+          return new LeaderLease(opts, revision);
+        }
+        if (announced !== current.holder) {
+          announced = current.holder;
+          opts.logger.info(
+            { holder: current.holder },
+            'standing by: another instance holds the leader lease',
+          );
+          opts.onStandby?.(current.holder);
+        }
+      } catch (err) {
+        // Someone else wrote first: look again.
+        if (!isWrongRevision(err)) throw err;
+      }
+      await sleep(Math.max(20, Math.round(opts.leaseMs / 4)), signal);
+    }
+  }
+
+  get held(): boolean {
+    return !this.lost && !this.released;
+  }
+
+  /** Gives the lease up (a clean stop), so a standby takes over at once. */
+  async release(): Promise<void> {
+    if (this.released || this.lost) return;
+    this.released = true;
+    clearTimeout(this.timer);
+    try {
+      await this.opts.kv.delete(this.key, { previousSeq: this.revision });
+    } catch (err) {
+      this.opts.logger.warn(
+        { err },
+        'could not release the leader lease; a standby takes it when it runs out',
+      );
+    }
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => void this.renew(), Math.max(10, Math.round(this.opts.leaseMs / 3)));
+    this.timer.unref?.();
+  }
+
+  private async renew(): Promise<void> {
+    if (!this.held) return;
+    try {
+      const value = encodeJson({ holder: this.opts.holder, since: new Date(this.now()).toISOString() });
+      this.revision = await this.opts.kv.update(this.key, value, this.revision);
+      this.lastRenewed = this.now();
+    } catch (err) {
+      if (isWrongRevision(err)) return this.lose('another instance took the leader lease');
+      if (this.now() - this.lastRenewed >= this.opts.leaseMs)
+        return this.lose(`the leader lease could not be renewed for ${this.opts.leaseMs} ms`);
+      this.opts.logger.warn({ err }, 'leader lease renewal failed; retrying');
+    }
+    if (this.held) this.schedule();
+  }
+
+  private lose(reason: string): void {
+    if (this.lost || this.released) return;
+    this.lost = true;
+    clearTimeout(this.timer);
+    this.opts.logger.error({ reason }, 'lost the leader lease');
+    this.opts.onLost(reason);
+  }
+}
+
+function expired(entry: KvEntry, watchedSince: number, leaseMs: number, now: number): boolean {
+  const writtenAt = entry.created.getTime();
+  return now - writtenAt >= leaseMs || now - watchedSince >= leaseMs;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}

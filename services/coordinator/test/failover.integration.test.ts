@@ -1,0 +1,121 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { callCommand } from '@jousting/bus';
+import { coordCommands, healthCommand } from '@jousting/contracts';
+import { launchService, type NatsHandle, repoRoot, type ServiceProcess, startNats } from '@jousting/testing';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+/**
+ * Two coordinator processes on one NATS: one holds the leader lease and serves, the other stands
+ * by; kill -9 of the leader hands everything to the standby within about a lease.
+ */
+const LEADER_LEASE_MS = 1000;
+const built = existsSync(join(repoRoot(), 'services/coordinator/dist/main.js'));
+let nats: NatsHandle;
+let nc: NatsConnection;
+const dataDirs: string[] = [];
+const procs: ServiceProcess[] = [];
+
+beforeAll(async () => {
+  if (!built) return;
+  nats = await startNats();
+  nc = await connect({ servers: nats.url });
+});
+afterAll(async () => {
+  for (const p of procs) await p.stop('SIGKILL');
+  await nc?.close();
+  await nats?.stop();
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Launches a coordinator; `standby`: ready once it says it stands by (the leader answers health). */
+const launch = (standby = false) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'coord-failover-'));
+  dataDirs.push(dataDir);
+  return launchService('coordinator', {
+    natsUrl: nats.url,
+    env: {
+      JOUSTING_WORKER_TOKEN: 'jsw_failover_token',
+      JOUSTING_DATA_DIR: dataDir,
+      COORD_LEADER_LEASE_MS: String(LEADER_LEASE_MS),
+      LOG_LEVEL: 'info',
+    },
+    ...(standby ? { ready: async (output: () => string) => output().includes('standing by') } : {}),
+  }).then((p) => {
+    procs.push(p);
+    return p;
+  });
+};
+
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read().catch(() => undefined);
+    if (value !== undefined && ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+it.skipIf(!built)(
+  'a standby coordinator serves nothing until the leader dies, then takes over with every task',
+  async () => {
+    const leader = await launch();
+    const { task } = await callCommand(nc, coordCommands.create, {
+      task: { title: 'made before the failover', kind: 'exec', payload: { command: 'true' } },
+      actor: 'test',
+    });
+
+    const standby = await launch(true);
+    const leaderInstance = (await callCommand(nc, healthCommand('coordinator'), {})).instance;
+    // Only the leader answers, however often we ask.
+    for (let i = 0; i < 10; i++) {
+      expect((await callCommand(nc, healthCommand('coordinator'), {})).instance).toBe(leaderInstance);
+    }
+
+    const killedAt = Date.now();
+    await leader.stop('SIGKILL');
+    const health = await until(
+      () => callCommand(nc, healthCommand('coordinator'), {}, { timeoutMs: 500 }),
+      (h) => h.instance !== leaderInstance,
+      'the standby to answer',
+    );
+    expect(Date.now() - killedAt).toBeLessThan(LEADER_LEASE_MS + 6000);
+    expect(standby.output()).toContain('took over the leader lease');
+    expect(health.instance).not.toBe(leaderInstance);
+
+    const after = await callCommand(nc, coordCommands.get, { id: task.id });
+    expect(after.title).toBe('made before the failover');
+    const { task: next } = await callCommand(nc, coordCommands.create, {
+      task: { title: 'made after the failover', kind: 'exec', payload: { command: 'true' } },
+      actor: 'test',
+    });
+    expect((await callCommand(nc, coordCommands.progress, {})).total).toBe(2);
+    expect(next.id).not.toBe(task.id);
+  },
+  40_000,
+);
+
+it.skipIf(!built)('a coordinator stopped cleanly hands the lease over at once', async () => {
+  const first = await until(
+    () => callCommand(nc, healthCommand('coordinator'), {}, { timeoutMs: 500 }),
+    () => true,
+    'a coordinator',
+  );
+  const standby = await launch(true);
+  const current = procs.find((p) => p !== standby && p.proc.exitCode === null && p.proc.signalCode === null);
+  if (!current) throw new Error('no running leader');
+  const stoppedAt = Date.now();
+  expect(await current.stop('SIGTERM')).toBe(0);
+  await until(
+    () => callCommand(nc, healthCommand('coordinator'), {}, { timeoutMs: 500 }),
+    (h) => h.instance !== first.instance,
+    'the standby to answer',
+  );
+  // Released on stop: no waiting for the lease to run out.
+  expect(Date.now() - stoppedAt).toBeLessThan(LEADER_LEASE_MS + 4000);
+  expect(standby.output()).not.toContain('took over the leader lease');
+  expect(standby.output()).toContain('holding the leader lease');
+});
