@@ -1,7 +1,8 @@
 // The BullMQ side of bench/tasks-vs-bullmq.ts: the same workloads on the local Redis.
 // Redis is used here only, for comparison; the product never depends on it.
 import { performance } from 'node:perf_hooks';
-import { type ConnectionOptions, type FlowJob, FlowProducer, Queue, QueueEvents, Worker } from 'bullmq';
+import { type ConnectionOptions, type FlowJob, FlowProducer, Queue, Worker } from 'bullmq';
+import { startSteadyWorker, wallNow } from './steady-worker-process.js';
 
 export const REDIS: ConnectionOptions = {
   host: process.env.REDIS_HOST ?? '127.0.0.1',
@@ -100,43 +101,36 @@ export function bullmqChains(chains: number, depth: number, concurrency = 100) {
   });
 }
 
-/** Jobs added at a steady rate; latency from add to the worker starting it (p50/p99 in ms). */
+/**
+ * Jobs added at a steady rate; latency from add to the worker starting it (ms). The Worker runs
+ * in its own process (bench/steady-worker.mts), like the Jousting side's.
+ */
 export async function bullmqSteadyLatency(ratePerSecond: number, seconds: number, concurrency = 100) {
   const name = queueName('latency');
   const queue = new Queue(name, { connection: REDIS });
-  const events = new QueueEvents(name, { connection: REDIS });
-  await events.waitUntilReady();
-  const latencies: number[] = [];
   const total = ratePerSecond * seconds;
-  let resolveAll: () => void = () => {};
-  const allDone = new Promise<void>((r) => (resolveAll = r));
-  const worker = new Worker(
-    name,
-    async (job) => {
-      latencies.push(Date.now() + (performance.timeOrigin % 1) - (job.data as { sentAt: number }).sentAt);
-      if (latencies.length === total) resolveAll();
-      return null;
-    },
-    { connection: REDIS, concurrency, removeOnComplete: { count: 0 } },
+  const worker = await startSteadyWorker(
+    { BENCH_SIDE: 'bullmq', BENCH_QUEUE: name, BENCH_CONCURRENCY: String(concurrency) },
+    total,
   );
-  await worker.waitUntilReady();
-  const tickMs = 10;
-  const perTick = Math.max(1, Math.round((ratePerSecond * tickMs) / 1000));
-  const start = performance.now();
-  for (let sent = 0; sent < total; ) {
-    const batch = Array.from({ length: Math.min(perTick, total - sent) }, () => ({
-      name: 'noop',
-      data: { sentAt: Date.now() },
-    }));
-    sent += batch.length;
-    await queue.addBulk(batch);
-    const next = start + (sent / perTick) * tickMs;
-    const wait = next - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  try {
+    const tickMs = 10;
+    const perTick = Math.max(1, Math.round((ratePerSecond * tickMs) / 1000));
+    const start = performance.now();
+    for (let sent = 0; sent < total; ) {
+      const batch = Array.from({ length: Math.min(perTick, total - sent) }, () => ({
+        name: 'noop',
+        data: { sentAt: wallNow() },
+      }));
+      sent += batch.length;
+      await queue.addBulk(batch);
+      const next = start + (sent / perTick) * tickMs;
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    return await worker.latencies;
+  } finally {
+    worker.kill();
+    await cleanup(queue);
   }
-  await allDone;
-  await worker.close();
-  await events.close();
-  await cleanup(queue);
-  return latencies;
 }

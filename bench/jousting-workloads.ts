@@ -6,6 +6,7 @@ import { callCommand, createLogger } from '@jousting/bus';
 import { type CloudEvent, coordCommands, type NewTask } from '@jousting/contracts';
 import { createWorker } from '@jousting/worker-sdk';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { startSteadyWorker, wallNow } from './steady-worker-process.js';
 
 const BATCH = 1000;
 const IN_FLIGHT = 4;
@@ -149,45 +150,48 @@ export function joustingLayeredDag(bench: JoustingBench, levels: number, width: 
   return withWorker(bench, concurrency, () => timed(bench, tasks.length, chunk(tasks, BATCH)));
 }
 
-/** Tasks created at a steady rate; latency from the create request to the handler starting (ms). */
+/**
+ * Tasks created at a steady rate; latency from the create request to the handler starting (ms).
+ * The SDK worker runs in its own process (bench/steady-worker.mts).
+ */
 export async function joustingSteadyLatency(
   bench: JoustingBench,
   ratePerSecond: number,
   seconds: number,
   concurrency = 100,
 ) {
-  const latencies: number[] = [];
   const total = ratePerSecond * seconds;
-  let resolveAll: () => void = () => {};
-  const allDone = new Promise<void>((r) => (resolveAll = r));
-  await withWorker(
-    bench,
-    concurrency,
-    async () => {
-      const tickMs = 10;
-      const perTick = Math.max(1, Math.round((ratePerSecond * tickMs) / 1000));
-      const start = performance.now();
-      const pending: Promise<unknown>[] = [];
-      for (let sent = 0; sent < total; ) {
-        const tasks = Array.from({ length: Math.min(perTick, total - sent) }, (_, i) => ({
-          title: `steady ${sent + i}`,
-          kind: 'noop',
-          payload: { sentAt: performance.now() },
-        }));
-        sent += tasks.length;
-        pending.push(callCommand(bench.nc, coordCommands.createBatchIds, { tasks, actor: 'bench' }));
-        const wait = start + (sent / perTick) * tickMs - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      }
-      await Promise.all(pending);
-      await allDone;
+  const worker = await startSteadyWorker(
+    {
+      BENCH_SIDE: 'jousting',
+      NATS_URL: bench.natsUrl,
+      BENCH_WORKER_TOKEN: bench.workerToken,
+      BENCH_CONCURRENCY: String(concurrency),
+      BENCH_PREFETCH: String(PREFETCH),
     },
-    (payload) => {
-      latencies.push(performance.now() - Number(payload.sentAt));
-      if (latencies.length === total) resolveAll();
-    },
+    total,
   );
-  return latencies;
+  try {
+    const tickMs = 10;
+    const perTick = Math.max(1, Math.round((ratePerSecond * tickMs) / 1000));
+    const start = performance.now();
+    const pending: Promise<unknown>[] = [];
+    for (let sent = 0; sent < total; ) {
+      const tasks = Array.from({ length: Math.min(perTick, total - sent) }, (_, i) => ({
+        title: `steady ${sent + i}`,
+        kind: 'noop',
+        payload: { sentAt: wallNow() },
+      }));
+      sent += tasks.length;
+      pending.push(callCommand(bench.nc, coordCommands.createBatchIds, { tasks, actor: 'bench' }));
+      const wait = start + (sent / perTick) * tickMs - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    await Promise.all(pending);
+    return await worker.latencies;
+  } finally {
+    worker.kill();
+  }
 }
 
 /** Coordinator resident memory added by `count` held (pending) tasks, in bytes per task. */
