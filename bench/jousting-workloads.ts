@@ -59,12 +59,7 @@ export interface JoustingBench {
   workerToken: string;
 }
 
-export async function withWorker<T>(
-  bench: JoustingBench,
-  concurrency: number,
-  run: () => Promise<T>,
-  onTask?: (payload: Record<string, unknown>) => void,
-) {
+export async function withWorker<T>(bench: JoustingBench, concurrency: number, run: () => Promise<T>) {
   const worker = createWorker({
     servers: bench.natsUrl,
     token: bench.workerToken,
@@ -73,10 +68,7 @@ export async function withWorker<T>(
     prefetch: PREFETCH,
     logger: createLogger('bench-worker', { level: 'warn' }),
     handlers: {
-      noop: async (task) => {
-        onTask?.(task.payload);
-        return null;
-      },
+      noop: async () => null,
     },
   });
   await worker.start();
