@@ -16,8 +16,9 @@ export interface LeaderLeaseOptions {
   leaseMs: number;
   logger: Logger;
   /**
-   * Called once when the lease is lost while held: another instance took it, or no renewal got
-   * through for a whole lease. The holder must stop writing at once.
+   * Called once when the lease is lost while held: another instance took it (the renewal's CAS
+   * failed). The holder must stop writing at once. Renewals that fail otherwise (NATS
+   * unreachable) are retried: the lease is lost only if a standby took it meanwhile.
    */
   onLost: (reason: string) => void;
   /** Called while standing by, with the current holder (for logs and health). */
@@ -35,7 +36,7 @@ export interface LeaderLeaseOptions {
 export class LeaderLease {
   private revision = 0;
   private timer: NodeJS.Timeout | undefined;
-  private lastRenewed: number;
+  private failingSince: number | undefined;
   private lost = false;
   private released = false;
   private readonly key: string;
@@ -48,7 +49,6 @@ export class LeaderLease {
     this.key = opts.key ?? 'leader';
     this.now = opts.now ?? Date.now;
     this.revision = revision;
-    this.lastRenewed = this.now();
     this.schedule();
   }
 
@@ -126,12 +126,18 @@ export class LeaderLease {
     try {
       const value = encodeJson({ holder: this.opts.holder, since: new Date(this.now()).toISOString() });
       this.revision = await this.opts.kv.update(this.key, value, this.revision);
-      this.lastRenewed = this.now();
+      if (this.failingSince !== undefined)
+        this.opts.logger.info({ failedForMs: this.now() - this.failingSince }, 'leader lease renewed again');
+      this.failingSince = undefined;
     } catch (err) {
       if (isWrongRevision(err)) return this.lose('another instance took the leader lease');
-      if (this.now() - this.lastRenewed >= this.opts.leaseMs)
-        return this.lose(`the leader lease could not be renewed for ${this.opts.leaseMs} ms`);
-      this.opts.logger.warn({ err }, 'leader lease renewal failed; retrying');
+      // Past a lease a standby may take over; if it does, the next renewal that gets through
+      // fails its CAS, and the journal refuses our writes meanwhile.
+      this.failingSince ??= this.now();
+      this.opts.logger.warn(
+        { err, failingForMs: this.now() - this.failingSince },
+        'leader lease renewal failed; retrying',
+      );
     }
     if (this.held) this.schedule();
   }

@@ -80,4 +80,25 @@ describe('leader lease', () => {
     await expect(waiting).rejects.toThrow('stopping');
     await first.release();
   });
+
+  it.skipIf(process.env.NATS_URL)(
+    'keeps the lease across a NATS outage longer than a lease when no standby took it',
+    async () => {
+      const own = await connect({ servers: nats.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+      try {
+        const kv = await openKv(jetstream(own), `leader-test-${++bucket}`);
+        const lost: string[] = [];
+        const held = await lease(kv, 'a', 200, lost);
+        await nats.restart();
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(lost).toEqual([]);
+        expect(held.held).toBe(true);
+        expect(await holderOf(kv)).toBe('a');
+        await held.release();
+      } finally {
+        await own.close();
+      }
+    },
+    15_000,
+  );
 });
