@@ -77,6 +77,8 @@ describe('operator UI: coordination', () => {
     await page.getByTestId('nav-coordination').click();
     await eventually(() => attr('coord-lifecycle', 'data-state')).toBe('running');
     expect(await text('coord-state')).toBe('Running');
+    // One coordinator: it holds the leader lease, nobody stands by.
+    expect(await text('coord-replicas')).toMatch(/^Served by coordinator-[0-9a-f]{8} · no standby$/);
     expect(await attr('coord-rate', 'data-level')).toBe('0');
     expect(await text('coord-level-text')).toContain('the configured limits');
     expect(await count('coord-rate-requests')).toBe(1);

@@ -1,11 +1,19 @@
 import { decodeJson, encodeJson, isWrongRevision, type KV, type KvEntry } from './kv.js';
 import type { Logger } from './logger.js';
 
-/** What the lease key holds. */
+/** What the lease key holds (and each standby's `standby.<instance>` key). */
 export interface LeaseHolder {
   holder: string;
   since: string;
 }
+
+/** The leader and the standbys seen within the last three leases. */
+export interface Replicas {
+  leader: string;
+  standbys: Array<{ instance: string; since: string }>;
+}
+
+const STANDBY_PREFIX = 'standby.';
 
 export interface LeaderLeaseOptions {
   kv: KV;
@@ -56,45 +64,62 @@ export class LeaderLease {
   static async acquire(opts: LeaderLeaseOptions, signal?: AbortSignal): Promise<LeaderLease> {
     const key = opts.key ?? 'leader';
     const now = opts.now ?? Date.now;
+    const standbyKey = `${STANDBY_PREFIX}${opts.holder}`;
+    const standingSince = new Date(now()).toISOString();
+    const lead = async (revision: number) => {
+      await opts.kv.delete(standbyKey).catch(() => undefined);
+      return new LeaderLease(opts, revision);
+    };
     let watched: { revision: number; since: number } | undefined;
     let announced = '';
-    for (;;) {
-      signal?.throwIfAborted();
-      const entry = await opts.kv.get(key);
-      const mine = encodeJson({
-        holder: opts.holder,
-        since: new Date(now()).toISOString(),
-      } satisfies LeaseHolder);
-      try {
-        if (entry === null) return new LeaderLease(opts, await opts.kv.create(key, mine));
-        const current = decodeJson(entry) as Partial<LeaseHolder> | undefined;
-        if (entry.operation !== 'PUT' || !current?.holder) {
-          // Released on a clean stop (or unreadable): free to take.
-          return new LeaderLease(opts, await opts.kv.update(key, mine, entry.revision));
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const entry = await opts.kv.get(key);
+        const mine = encodeJson({ holder: opts.holder, since: new Date(now()).toISOString() });
+        try {
+          if (entry === null) return await lead(await opts.kv.create(key, mine));
+          const current = decodeJson(entry) as Partial<LeaseHolder> | undefined;
+          if (entry.operation !== 'PUT' || !current?.holder) {
+            // Released on a clean stop (or unreadable): free to take.
+            return await lead(await opts.kv.update(key, mine, entry.revision));
+          }
+          if (watched?.revision !== entry.revision) watched = { revision: entry.revision, since: now() };
+          if (expired(entry, watched.since, opts.leaseMs, now())) {
+            const revision = await opts.kv.update(key, mine, entry.revision);
+            opts.logger.warn(
+              { previous: current.holder },
+              'took over the leader lease: its holder stopped renewing',
+            );
+            return await lead(revision);
+          }
+          // The leader lists standbys by these keys (GET /api/coord); refreshed on every look.
+          await opts.kv.put(standbyKey, encodeJson({ holder: opts.holder, since: standingSince }));
+          if (announced !== current.holder) {
+            announced = current.holder;
+            opts.logger.info(
+              { holder: current.holder },
+              'standing by: another instance holds the leader lease',
+            );
+            opts.onStandby?.(current.holder);
+          }
+        } catch (err) {
+          // Someone else wrote first: look again.
+          if (!isWrongRevision(err)) throw err;
         }
-        if (watched?.revision !== entry.revision) watched = { revision: entry.revision, since: now() };
-        if (expired(entry, watched.since, opts.leaseMs, now())) {
-          const revision = await opts.kv.update(key, mine, entry.revision);
-          opts.logger.warn(
-            { previous: current.holder },
-            'took over the leader lease: its holder stopped renewing',
-          );
-          return new LeaderLease(opts, revision);
-        }
-        if (announced !== current.holder) {
-          announced = current.holder;
-          opts.logger.info(
-            { holder: current.holder },
-            'standing by: another instance holds the leader lease',
-          );
-          opts.onStandby?.(current.holder);
-        }
-      } catch (err) {
-        // Someone else wrote first: look again.
-        if (!isWrongRevision(err)) throw err;
+        await sleep(Math.max(20, Math.round(opts.leaseMs / 4)), signal);
       }
-      await sleep(Math.max(20, Math.round(opts.leaseMs / 4)), signal);
+    } catch (err) {
+      await opts.kv.delete(standbyKey).catch(() => undefined);
+      throw err;
     }
+  }
+
+  private standbys: Replicas['standbys'] = [];
+
+  /** This instance as the leader, and the standbys as of the last renewal. */
+  get replicas(): Replicas {
+    return { leader: this.opts.holder, standbys: this.standbys };
   }
 
   get held(): boolean {
@@ -126,6 +151,9 @@ export class LeaderLease {
     try {
       const value = encodeJson({ holder: this.opts.holder, since: new Date(this.now()).toISOString() });
       this.revision = await this.opts.kv.update(this.key, value, this.revision);
+      await this.readStandbys().catch((err) =>
+        this.opts.logger.debug({ err }, 'could not read the standby coordinators'),
+      );
       if (this.failingSince !== undefined)
         this.opts.logger.info({ failedForMs: this.now() - this.failingSince }, 'leader lease renewed again');
       this.failingSince = undefined;
@@ -140,6 +168,24 @@ export class LeaderLease {
       );
     }
     if (this.held) this.schedule();
+  }
+
+  /** Standbys refreshed within three leases; older keys (standbys killed) are removed. */
+  private async readStandbys(): Promise<void> {
+    const keys: string[] = [];
+    for await (const k of await this.opts.kv.keys(`${STANDBY_PREFIX}>`)) keys.push(k);
+    const standbys: Replicas['standbys'] = [];
+    for (const k of keys) {
+      const entry = await this.opts.kv.get(k);
+      const value = decodeJson(entry) as Partial<LeaseHolder> | undefined;
+      if (!entry || !value?.holder || !value.since) continue;
+      if (this.now() - entry.created.getTime() > 3 * this.opts.leaseMs) {
+        await this.opts.kv.delete(k, { previousSeq: entry.revision }).catch(() => undefined);
+        continue;
+      }
+      standbys.push({ instance: value.holder, since: value.since });
+    }
+    this.standbys = standbys.sort((a, b) => a.since.localeCompare(b.since));
   }
 
   private lose(reason: string): void {

@@ -37,11 +37,15 @@ describe('leader lease', () => {
     expect(secondHeld).toBe(false);
     expect(first.held).toBe(true);
     expect(await holderOf(kv)).toBe('a');
+    // The holder lists the standby from its key, refreshed at every renewal.
+    expect(first.replicas).toMatchObject({ leader: 'a', standbys: [{ instance: 'b' }] });
     const releasedAt = Date.now();
     await first.release();
     const taken = await second;
     expect(Date.now() - releasedAt).toBeLessThan(600);
     expect(await holderOf(kv)).toBe('b');
+    // No longer a standby: its standby key is gone.
+    expect((await kv.get('standby.b'))?.operation ?? 'gone').not.toBe('PUT');
     await taken.release();
   });
 

@@ -17,10 +17,14 @@ export function formatCoordState(s: CoordState, now = Date.now()): string {
   const reason = s.reason ? ` (${s.reason})` : '';
   lines.push(`state: ${s.state}${reason} since ${formatTime(s.since)} (${formatAge(s.since, now)})`);
   if (s.drainDeadline) lines.push(`drain deadline: ${formatTime(s.drainDeadline)}`);
-  lines.push(
-    `tasks: ${s.counts.queued} queued, ${s.counts.running} running, ${s.counts.blocked} blocked`,
-    '',
-  );
+  lines.push(`tasks: ${s.counts.queued} queued, ${s.counts.running} running, ${s.counts.blocked} blocked`);
+  if (s.replicas) {
+    const standbys = s.replicas.standbys.map((r) => `${r.instance} (since ${formatTime(r.since)})`);
+    lines.push(
+      `replicas: leader ${s.replicas.leader}; ${standbys.length ? `standing by: ${standbys.join(', ')}` : 'no standby'}`,
+    );
+  }
+  lines.push('');
 
   const r = s.rate;
   const level = r.level === 0 ? 'level 0 (configured limits)' : `level ${r.level} (halved ${r.level}\u00d7)`;

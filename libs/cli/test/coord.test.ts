@@ -50,6 +50,7 @@ const coordState = (fields: Partial<CoordState> = {}): CoordState => ({
   settings: { maxTaskRetries: 3, staleTaskMinutes: 30 },
   counts: { queued: 4, running: 2, blocked: 1 },
   meteredKinds: ['agent'],
+  replicas: { leader: 'coordinator-aaaa1111', standbys: [{ instance: 'coordinator-bbbb2222', since: T0 }] },
   ...fields,
 });
 
@@ -217,6 +218,9 @@ describe('jousting coord status', () => {
     const out = result.stdout;
     expect(out).toMatch(/^state: running since 2026-01-02T03:04:05Z/);
     expect(out).toContain('tasks: 4 queued, 2 running, 1 blocked');
+    expect(out).toContain(
+      'replicas: leader coordinator-aaaa1111; standing by: coordinator-bbbb2222 (since 2026-01-02T03:04:05Z)',
+    );
     expect(out).toContain('rate limits: level 1 (halved 1\u00d7), 2 limit errors in the last 60 s');
     expect(out).toMatch(/requests\/min +60 +30 +12\n/);
     expect(out).toMatch(/tokens\/min +100000 +50000 +40000\n/);

@@ -67,6 +67,17 @@ export const CircuitState = z
 export type CircuitState = z.infer<typeof CircuitState>;
 
 /** Everything the coordination panel shows. */
+/** Coordinator processes: the one holding the leader lease, and those standing by. */
+export const CoordReplicas = z
+  .object({
+    leader: z.string().describe('Instance id of the coordinator that answers (holds the leader lease)'),
+    standbys: z
+      .array(z.object({ instance: z.string(), since: z.iso.datetime().describe('Standing by since') }))
+      .describe('Coordinator processes waiting to take over, seen within the last three leases'),
+  })
+  .meta({ id: 'CoordReplicas' });
+export type CoordReplicas = z.infer<typeof CoordReplicas>;
+
 export const CoordState = z
   .object({
     state: CoordLifecycle,
@@ -86,6 +97,7 @@ export const CoordState = z
       blocked: z.number().int(),
     }),
     meteredKinds: z.array(z.string()).describe('Kinds whose dispatch takes from the rate limits'),
+    replicas: CoordReplicas.optional(),
   })
   .meta({ id: 'CoordState' });
 export type CoordState = z.infer<typeof CoordState>;

@@ -4,6 +4,7 @@ import {
   type BulkResult,
   type BulkSelection,
   type ClaimedTask,
+  type CoordReplicas,
   type CoordState,
   DEFAULT_SETTINGS,
   type DeadLetterFilter,
@@ -60,6 +61,8 @@ export interface CoordinatorOptions {
   snapshotOnStop: boolean;
   /** The journal cannot be written: stop the process (default: exit 1). */
   onFatal: (err: Error) => void;
+  /** The leader lease's view of the coordinator processes, for the state reply. */
+  replicas?: () => CoordReplicas;
   /** Retries after a transient or limit failure before the task is dead-lettered (setting maxTaskRetries). */
   maxTaskRetries: number;
   /** The other policy settings at start (the settings service's values; defaults otherwise). */
@@ -454,6 +457,7 @@ export class Coordinator {
         blocked: this.table.counts.blocked,
       },
       meteredKinds: [...METERED_KINDS],
+      ...(this.opts.replicas ? { replicas: this.opts.replicas() } : {}),
     };
   }
 

@@ -139,6 +139,7 @@ export function createCoordinatorService(
           ? { eventThread: { servers: config.NATS_URL, name: ctx.instanceId } }
           : {}),
         onFatal: fatal,
+        replicas: () => lease.replicas,
       });
       try {
         await coordinator.start();

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callCommand } from '@jousting/bus';
-import { coordCommands, healthCommand } from '@jousting/contracts';
+import { coordCommands, coordPolicyCommands, healthCommand } from '@jousting/contracts';
 import { launchService, type NatsHandle, repoRoot, type ServiceProcess, startNats } from '@jousting/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -74,6 +74,14 @@ it.skipIf(!built)(
     for (let i = 0; i < 10; i++) {
       expect((await callCommand(nc, healthCommand('coordinator'), {})).instance).toBe(leaderInstance);
     }
+    const standbyInstance = /"instance":"(coordinator-[0-9a-f]+)"/.exec(standby.output())?.[1];
+    // The leader's state lists the standby (GET /api/coord, `jousting coord status`, the UI).
+    const replicas = await until(
+      async () => (await callCommand(nc, coordPolicyCommands.state, {})).replicas,
+      (r) => r?.standbys.some((s) => s.instance === standbyInstance) === true,
+      'the standby in the replica list',
+    );
+    expect(replicas?.leader).toBe(leaderInstance);
 
     const killedAt = Date.now();
     await leader.stop('SIGKILL');
@@ -84,7 +92,11 @@ it.skipIf(!built)(
     );
     expect(Date.now() - killedAt).toBeLessThan(LEADER_LEASE_MS + 6000);
     expect(standby.output()).toContain('took over the leader lease');
-    expect(health.instance).not.toBe(leaderInstance);
+    expect(health.instance).toBe(standbyInstance);
+    expect((await callCommand(nc, coordPolicyCommands.state, {})).replicas).toEqual({
+      leader: standbyInstance,
+      standbys: [],
+    });
 
     const after = await callCommand(nc, coordCommands.get, { id: task.id });
     expect(after.title).toBe('made before the failover');

@@ -164,6 +164,20 @@ export function CoordinationPage() {
                   Running tasks are aborted and requeued at {formatTime(coord.drainDeadline)}.
                 </p>
               )}
+              {coord.replicas && (
+                <p
+                  className="muted small"
+                  data-testid="coord-replicas"
+                  title="The coordinator holding the leader lease answers; standbys take over if it stops"
+                >
+                  Served by <code>{coord.replicas.leader}</code>
+                  {coord.replicas.standbys.length === 0
+                    ? ' · no standby'
+                    : ` · standing by: ${coord.replicas.standbys
+                        .map((r) => `${r.instance} (since ${relativeTime(r.since, now)})`)
+                        .join(', ')}`}
+                </p>
+              )}
             </div>
             <div className="coord-counts" data-testid="coord-counts">
               <Count label="Queued" value={coord.counts.queued} testId="coord-count-queued" />
