@@ -45,6 +45,7 @@ export class LeaderLease {
   private revision = 0;
   private timer: NodeJS.Timeout | undefined;
   private failingSince: number | undefined;
+  private readingStandbys = false;
   private lost = false;
   private released = false;
   private readonly key: string;
@@ -151,9 +152,15 @@ export class LeaderLease {
     try {
       const value = encodeJson({ holder: this.opts.holder, since: new Date(this.now()).toISOString() });
       this.revision = await this.opts.kv.update(this.key, value, this.revision);
-      await this.readStandbys().catch((err) =>
-        this.opts.logger.debug({ err }, 'could not read the standby coordinators'),
-      );
+      // Off the renewal's path: a slow listing must never delay the next renewal.
+      if (!this.readingStandbys) {
+        this.readingStandbys = true;
+        void this.readStandbys()
+          .catch((err) => this.opts.logger.debug({ err }, 'could not list the standbys'))
+          .finally(() => {
+            this.readingStandbys = false;
+          });
+      }
       if (this.failingSince !== undefined)
         this.opts.logger.info({ failedForMs: this.now() - this.failingSince }, 'leader lease renewed again');
       this.failingSince = undefined;
