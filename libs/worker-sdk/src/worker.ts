@@ -664,11 +664,20 @@ class SdkWorker implements Worker {
 
   /** Hands every prefetched attempt back (or, without release, leaves it to its lease). */
   private releaseWaiting(release: boolean): void {
-    for (const attempt of this.waiting.values()) {
-      this.dirty.delete(attempt);
+    for (const attempt of [...this.waiting.values()]) {
+      this.dropPrefetched(attempt.key);
       if (release) this.pushReleased(attempt.task.taskId, attempt.task.attempt, 'the worker is stopping');
     }
-    this.waiting.clear();
+  }
+
+  /** Forgets a prefetched attempt that never started; its slot is free for the next claim. */
+  private dropPrefetched(key: string): boolean {
+    const attempt = this.waiting.get(key);
+    if (!attempt) return false;
+    this.waiting.delete(key);
+    this.dirty.delete(attempt);
+    this.schedulePump();
+    return true;
   }
 
   /** Stops an attempt here: its signal fires and it reports nothing more. */
@@ -695,14 +704,10 @@ class SdkWorker implements Worker {
       const oldest = this.recentlyAborted.values().next().value;
       if (oldest !== undefined) this.recentlyAborted.delete(oldest);
     }
-    const prefetched = this.waiting.get(key);
-    if (prefetched) {
-      // Never started: forget it; the coordinator has already taken it back.
-      this.waiting.delete(key);
-      this.dirty.delete(prefetched);
+    if (this.dropPrefetched(key)) {
+      // Never started: nothing to stop; the coordinator has already taken it back.
       this.counters.aborted++;
       this.logger.info({ taskId, attempt, reason }, 'prefetched attempt aborted by the coordinator');
-      this.schedulePump();
       return;
     }
     const running = this.running.get(key);
@@ -865,12 +870,8 @@ class SdkWorker implements Worker {
     const key = `${taskId}#${attempt}`;
     const running = this.running.get(key);
     const detail = { taskId, attempt, code: error?.code, message: error?.message };
-    const prefetched = this.waiting.get(key);
-    if (prefetched) {
-      this.waiting.delete(key);
-      this.dirty.delete(prefetched);
+    if (this.dropPrefetched(key)) {
       this.logger.warn(detail, 'report refused for a prefetched attempt; dropping it');
-      this.schedulePump();
       return;
     }
     if (running && !running.aborted) {
