@@ -4,7 +4,6 @@ import {
   type BulkResult,
   type BulkSelection,
   type ClaimedTask,
-  type CoordReplicas,
   type CoordState,
   DEFAULT_SETTINGS,
   type DeadLetterFilter,
@@ -13,6 +12,7 @@ import {
   MAX_LISTED_CASCADE,
   METERED_KINDS,
   type ParsedNewTask,
+  type Replicas,
   type TaskDetail,
   type TaskFilter,
   type TaskPatch,
@@ -62,7 +62,7 @@ export interface CoordinatorOptions {
   /** The journal cannot be written: stop the process (default: exit 1). */
   onFatal: (err: Error) => void;
   /** The leader lease's view of the coordinator processes, for the state reply. */
-  replicas?: () => CoordReplicas;
+  replicas?: () => Replicas;
   /** Retries after a transient or limit failure before the task is dead-lettered (setting maxTaskRetries). */
   maxTaskRetries: number;
   /** The other policy settings at start (the settings service's values; defaults otherwise). */
@@ -120,6 +120,9 @@ export const DETAIL_OUTPUT_LINES = 200;
  * the journal keeps messages this long after a snapshot unless their events are known stored.
  */
 const REPUBLISH_WINDOW_MS = 90_000;
+
+/** A stored journal part whose events go out from `fromIndex` on (all of them by default). */
+type ResentPart = CommittedPart & { fromIndex?: number };
 
 /**
  * The coordinator at run time: the task table in memory, the journal behind it, and everything
@@ -207,7 +210,7 @@ export class Coordinator {
     const announced = await store.lastAnnouncedEvent();
     const bounds = await store.journalBounds();
     const assembler = new GroupAssembler();
-    const republish: Array<CommittedPart & { fromIndex?: number }> = [];
+    const republish: ResentPart[] = [];
     let replayedOps = 0;
     const now = Date.now();
     for await (const message of store.readJournal(bounds.first)) {
@@ -1329,7 +1332,7 @@ export class Coordinator {
   }
 
   /** Hands stored parts to the event relay, with the trace id of each op's task. */
-  private emitEvents(parts: Array<CommittedPart & { fromIndex?: number }>): void {
+  private emitEvents(parts: ResentPart[]): void {
     if (parts.length === 0) return;
     const forEvents: PartForEvents[] = parts.map((part) => ({
       seq: part.seq,

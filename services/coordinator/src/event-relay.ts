@@ -232,12 +232,9 @@ export class ThreadEventRelay implements EventRelay {
   }
 
   publish(parts: PartForEvents[]): void {
-    // The text when there is one: a string copy instead of cloning every op.
-    const message = parts.map((p) =>
-      p.body
-        ? { seq: p.seq, body: p.body, traces: p.traces, ...(p.fromIndex ? { fromIndex: p.fromIndex } : {}) }
-        : p,
-    );
+    // The text when there is one: a string copy instead of cloning every op. Every other field
+    // goes as it is (a field left out here once lost the re-send's start index).
+    const message = parts.map(({ ops, ...rest }) => (rest.body ? rest : { ...rest, ops }));
     this.worker.postMessage({ kind: 'parts', parts: message });
   }
 

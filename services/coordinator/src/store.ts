@@ -201,12 +201,7 @@ export class CoordinatorStore {
 
   /** The newest snapshot's head and text, or undefined when none was taken. */
   async readSnapshot(): Promise<{ head: SnapshotHead; text: string } | undefined> {
-    const headMsg = await this.jsm.streams
-      .getMessage(COORD_STREAMS.snapshots.name, { last_by_subj: SNAPSHOT_HEAD_SUBJECT })
-      .catch((err: unknown) => {
-        if (isNotFound(err) || /no message/i.test(String(err))) return null;
-        throw err;
-      });
+    const headMsg = await this.lastBySubject(COORD_STREAMS.snapshots.name, SNAPSHOT_HEAD_SUBJECT);
     if (!headMsg) return undefined;
     const head = headMsg.json<SnapshotHead>();
     const parts: Uint8Array[] = [];
@@ -236,12 +231,7 @@ export class CoordinatorStore {
    */
   async lastAnnouncedEvent(): Promise<JournalPosition | undefined> {
     const newest = await Promise.all(
-      JOURNAL_EVENT_TYPES.map((subject) =>
-        this.jsm.streams.getMessage(STREAMS.events.name, { last_by_subj: subject }).catch((err: unknown) => {
-          if (isNotFound(err) || /no message/i.test(String(err))) return null;
-          throw err;
-        }),
-      ),
+      JOURNAL_EVENT_TYPES.map((subject) => this.lastBySubject(STREAMS.events.name, subject)),
     );
     let last: JournalPosition | undefined;
     for (const msg of newest) {
@@ -252,6 +242,14 @@ export class CoordinatorStore {
       if (!last || at.seq > last.seq || (at.seq === last.seq && at.index > last.index)) last = at;
     }
     return last;
+  }
+
+  /** The newest message on `subject`, or null when there is none; other errors are thrown. */
+  private lastBySubject(stream: string, subject: string) {
+    return this.jsm.streams.getMessage(stream, { last_by_subj: subject }).catch((err: unknown) => {
+      if (isNotFound(err) || /no message/i.test(String(err))) return null;
+      throw err;
+    });
   }
 
   // ------------------------------------------------------------ output
