@@ -1,17 +1,19 @@
+import type { Replicas } from '@jousting/contracts';
+import { z } from 'zod';
 import { decodeJson, encodeJson, isWrongRevision, type KV, type KvEntry } from './kv.js';
 import type { Logger } from './logger.js';
 
 /** What the lease key holds (and each standby's `standby.<instance>` key). */
-export interface LeaseHolder {
-  holder: string;
-  since: string;
-}
+const LeaseHolder = z.object({ holder: z.string().min(1), since: z.string() });
+type LeaseHolder = z.infer<typeof LeaseHolder>;
 
-/** The leader and the standbys seen within the last three leases. */
-export interface Replicas {
-  leader: string;
-  standbys: Array<{ instance: string; since: string }>;
-}
+/** The value a holder or standby writes: who, and since when. */
+const leaseValue = (holder: string, since: number) =>
+  encodeJson({ holder, since: new Date(since).toISOString() } satisfies LeaseHolder);
+
+/** The holder an entry names; undefined for a deleted, purged or unreadable entry. */
+const holderOf = (entry: KvEntry | null): LeaseHolder | undefined =>
+  LeaseHolder.safeParse(decodeJson(entry)).data;
 
 const STANDBY_PREFIX = 'standby.';
 
@@ -29,8 +31,6 @@ export interface LeaderLeaseOptions {
    * unreachable) are retried: the lease is lost only if a standby took it meanwhile.
    */
   onLost: (reason: string) => void;
-  /** Called while standing by, with the current holder (for logs and health). */
-  onStandby?: (holder: string) => void;
   now?: () => number;
 }
 
@@ -66,7 +66,7 @@ export class LeaderLease {
     const key = opts.key ?? 'leader';
     const now = opts.now ?? Date.now;
     const standbyKey = `${STANDBY_PREFIX}${opts.holder}`;
-    const standingSince = new Date(now()).toISOString();
+    const standingSince = now();
     const lead = async (revision: number) => {
       await opts.kv.delete(standbyKey).catch(() => undefined);
       return new LeaderLease(opts, revision);
@@ -77,11 +77,11 @@ export class LeaderLease {
       for (;;) {
         signal?.throwIfAborted();
         const entry = await opts.kv.get(key);
-        const mine = encodeJson({ holder: opts.holder, since: new Date(now()).toISOString() });
+        const mine = leaseValue(opts.holder, now());
         try {
           if (entry === null) return await lead(await opts.kv.create(key, mine));
-          const current = decodeJson(entry) as Partial<LeaseHolder> | undefined;
-          if (entry.operation !== 'PUT' || !current?.holder) {
+          const current = holderOf(entry);
+          if (!current) {
             // Released on a clean stop (or unreadable): free to take.
             return await lead(await opts.kv.update(key, mine, entry.revision));
           }
@@ -95,14 +95,13 @@ export class LeaderLease {
             return await lead(revision);
           }
           // The leader lists standbys by these keys (GET /api/coord); refreshed on every look.
-          await opts.kv.put(standbyKey, encodeJson({ holder: opts.holder, since: standingSince }));
+          await opts.kv.put(standbyKey, leaseValue(opts.holder, standingSince));
           if (announced !== current.holder) {
             announced = current.holder;
             opts.logger.info(
               { holder: current.holder },
               'standing by: another instance holds the leader lease',
             );
-            opts.onStandby?.(current.holder);
           }
         } catch (err) {
           // Someone else wrote first: look again.
@@ -150,8 +149,11 @@ export class LeaderLease {
   private async renew(): Promise<void> {
     if (!this.held) return;
     try {
-      const value = encodeJson({ holder: this.opts.holder, since: new Date(this.now()).toISOString() });
-      this.revision = await this.opts.kv.update(this.key, value, this.revision);
+      this.revision = await this.opts.kv.update(
+        this.key,
+        leaseValue(this.opts.holder, this.now()),
+        this.revision,
+      );
       // Off the renewal's path: a slow listing must never delay the next renewal.
       if (!this.readingStandbys) {
         this.readingStandbys = true;
@@ -184,8 +186,8 @@ export class LeaderLease {
     const standbys: Replicas['standbys'] = [];
     for (const k of keys) {
       const entry = await this.opts.kv.get(k);
-      const value = decodeJson(entry) as Partial<LeaseHolder> | undefined;
-      if (!entry || !value?.holder || !value.since) continue;
+      const value = holderOf(entry);
+      if (!entry || !value) continue;
       if (this.now() - entry.created.getTime() > 3 * this.opts.leaseMs) {
         await this.opts.kv.delete(k, { previousSeq: entry.revision }).catch(() => undefined);
         continue;

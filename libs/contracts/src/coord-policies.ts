@@ -67,16 +67,16 @@ export const CircuitState = z
 export type CircuitState = z.infer<typeof CircuitState>;
 
 /** Everything the coordination panel shows. */
-/** Coordinator processes: the one holding the leader lease, and those standing by. */
-export const CoordReplicas = z
+/** Processes of a single-writer service: the one holding the leader lease, and those standing by. */
+export const Replicas = z
   .object({
-    leader: z.string().describe('Instance id of the coordinator that answers (holds the leader lease)'),
+    leader: z.string().describe('Instance id of the process that answers (holds the leader lease)'),
     standbys: z
       .array(z.object({ instance: z.string(), since: z.iso.datetime().describe('Standing by since') }))
-      .describe('Coordinator processes waiting to take over, seen within the last three leases'),
+      .describe('Processes waiting to take over, seen within the last three leases'),
   })
-  .meta({ id: 'CoordReplicas' });
-export type CoordReplicas = z.infer<typeof CoordReplicas>;
+  .meta({ id: 'Replicas' });
+export type Replicas = z.infer<typeof Replicas>;
 
 export const CoordState = z
   .object({
@@ -97,7 +97,7 @@ export const CoordState = z
       blocked: z.number().int(),
     }),
     meteredKinds: z.array(z.string()).describe('Kinds whose dispatch takes from the rate limits'),
-    replicas: CoordReplicas.optional(),
+    replicas: Replicas.optional(),
   })
   .meta({ id: 'CoordState' });
 export type CoordState = z.infer<typeof CoordState>;
