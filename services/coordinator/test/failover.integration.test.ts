@@ -6,6 +6,7 @@ import { coordCommands, coordPolicyCommands, healthCommand } from '@jousting/con
 import { launchService, type NatsHandle, repoRoot, type ServiceProcess, startNats } from '@jousting/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { until, WORKER_TOKEN } from './fixture.js';
 
 /**
  * Two coordinator processes on one NATS: one holds the leader lease and serves, the other stands
@@ -37,7 +38,7 @@ const launch = (standby = false) => {
   return launchService('coordinator', {
     natsUrl: nats.url,
     env: {
-      JOUSTING_WORKER_TOKEN: 'jsw_failover_token',
+      JOUSTING_WORKER_TOKEN: WORKER_TOKEN,
       JOUSTING_DATA_DIR: dataDir,
       COORD_LEADER_LEASE_MS: String(LEADER_LEASE_MS),
       LOG_LEVEL: 'info',
@@ -49,15 +50,9 @@ const launch = (standby = false) => {
   });
 };
 
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined && ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The health of whichever coordinator answers; undefined while none does. */
+const health = () =>
+  callCommand(nc, healthCommand('coordinator'), {}, { timeoutMs: 500 }).catch(() => undefined);
 
 it.skipIf(!built)(
   'a standby coordinator serves nothing until the leader dies, then takes over with every task',
@@ -76,23 +71,25 @@ it.skipIf(!built)(
     }
     const standbyInstance = /"instance":"(coordinator-[0-9a-f]+)"/.exec(standby.output())?.[1];
     // The leader's state lists the standby (GET /api/coord, `jousting coord status`, the UI).
-    const replicas = await until(
-      async () => (await callCommand(nc, coordPolicyCommands.state, {})).replicas,
-      (r) => r?.standbys.some((s) => s.instance === standbyInstance) === true,
-      'the standby in the replica list',
-    );
+    const replicas = await until(async () => {
+      const listed = (await callCommand(nc, coordPolicyCommands.state, {})).replicas;
+      return listed?.standbys.some((s) => s.instance === standbyInstance) && listed;
+    }, 'the standby in the replica list');
     expect(replicas?.leader).toBe(leaderInstance);
 
     const killedAt = Date.now();
     await leader.stop('SIGKILL');
-    const health = await until(
-      () => callCommand(nc, healthCommand('coordinator'), {}, { timeoutMs: 500 }),
-      (h) => h.instance !== leaderInstance,
+    const answered = await until(
+      async () => {
+        const h = await health();
+        return h?.instance !== leaderInstance && h;
+      },
       'the standby to answer',
+      10_000,
     );
     expect(Date.now() - killedAt).toBeLessThan(LEADER_LEASE_MS + 6000);
     expect(standby.output()).toContain('took over the leader lease');
-    expect(health.instance).toBe(standbyInstance);
+    expect(answered.instance).toBe(standbyInstance);
     expect((await callCommand(nc, coordPolicyCommands.state, {})).replicas).toEqual({
       leader: standbyInstance,
       standbys: [],
@@ -111,20 +108,19 @@ it.skipIf(!built)(
 );
 
 it.skipIf(!built)('a coordinator stopped cleanly hands the lease over at once', async () => {
-  const first = await until(
-    () => callCommand(nc, healthCommand('coordinator'), {}, { timeoutMs: 500 }),
-    () => true,
-    'a coordinator',
-  );
+  const first = await until(health, 'a coordinator', 10_000);
   const standby = await launch(true);
   const current = procs.find((p) => p !== standby && p.proc.exitCode === null && p.proc.signalCode === null);
   if (!current) throw new Error('no running leader');
   const stoppedAt = Date.now();
   expect(await current.stop('SIGTERM')).toBe(0);
   await until(
-    () => callCommand(nc, healthCommand('coordinator'), {}, { timeoutMs: 500 }),
-    (h) => h.instance !== first.instance,
+    async () => {
+      const h = await health();
+      return h?.instance !== first.instance && h;
+    },
     'the standby to answer',
+    10_000,
   );
   // Released on stop: no waiting for the lease to run out.
   expect(Date.now() - stoppedAt).toBeLessThan(LEADER_LEASE_MS + 4000);

@@ -55,15 +55,15 @@ export const workerCall = <C extends Command>(
   timeoutMs = 5000,
 ) => callCommand(nc, command, request, { headers: { [WORKER_TOKEN_HEADER]: WORKER_TOKEN }, timeoutMs });
 
-/** Resolves with the first truthy value of `probe`, polling every 10 ms. */
+/** Resolves with the first truthy value of `probe` (awaited when a promise), polling every 10 ms. */
 export async function until<T>(
-  probe: () => T | undefined | false,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
   timeoutMs = 5000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
