@@ -2,7 +2,7 @@
 // Redis is used here only, for comparison; the product never depends on it.
 import { performance } from 'node:perf_hooks';
 import { type ConnectionOptions, type FlowJob, FlowProducer, Queue, Worker } from 'bullmq';
-import { startSteadyWorker, wallNow } from './steady-worker-process.js';
+import { measureSteadyLatency, wallNow } from './steady-worker-process.js';
 
 export const REDIS: ConnectionOptions = {
   host: process.env.REDIS_HOST ?? '127.0.0.1',
@@ -15,6 +15,22 @@ const queueName = (what: string) => `jousting-bench-${what}-${process.pid}-${Dat
 async function cleanup(queue: Queue) {
   await queue.obliterate({ force: true }).catch(() => undefined);
   await queue.close();
+}
+
+/** The no-op BullMQ Worker of every workload (completed jobs are not kept, as Jousting's are). */
+export function createBullmqWorker(
+  queue: string,
+  concurrency: number,
+  onJob: (data: Record<string, unknown>) => void = () => {},
+) {
+  return new Worker(
+    queue,
+    async (job) => {
+      onJob(job.data as Record<string, unknown>);
+      return null;
+    },
+    { connection: REDIS, concurrency, removeOnComplete: { count: 0 } },
+  );
 }
 
 /**
@@ -32,11 +48,7 @@ async function runToCompletion(
   let done = 0;
   let resolveAll: () => void = () => {};
   const allDone = new Promise<void>((r) => (resolveAll = r));
-  const worker = new Worker(name, async () => null, {
-    connection: REDIS,
-    concurrency,
-    removeOnComplete: { count: 0 },
-  });
+  const worker = createBullmqWorker(name, concurrency);
   worker.on('completed', () => {
     if (++done === total) resolveAll();
   });
@@ -108,29 +120,16 @@ export function bullmqChains(chains: number, depth: number, concurrency = 100) {
 export async function bullmqSteadyLatency(ratePerSecond: number, seconds: number, concurrency = 100) {
   const name = queueName('latency');
   const queue = new Queue(name, { connection: REDIS });
-  const total = ratePerSecond * seconds;
-  const worker = await startSteadyWorker(
-    { BENCH_SIDE: 'bullmq', BENCH_QUEUE: name, BENCH_CONCURRENCY: String(concurrency) },
-    total,
-  );
   try {
-    const tickMs = 10;
-    const perTick = Math.max(1, Math.round((ratePerSecond * tickMs) / 1000));
-    const start = performance.now();
-    for (let sent = 0; sent < total; ) {
-      const batch = Array.from({ length: Math.min(perTick, total - sent) }, () => ({
-        name: 'noop',
-        data: { sentAt: wallNow() },
-      }));
-      sent += batch.length;
-      await queue.addBulk(batch);
-      const next = start + (sent / perTick) * tickMs;
-      const wait = next - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-    return await worker.latencies;
+    return await measureSteadyLatency({
+      workerEnv: { BENCH_SIDE: 'bullmq', BENCH_QUEUE: name, BENCH_CONCURRENCY: String(concurrency) },
+      ratePerSecond,
+      seconds,
+      pipelined: false,
+      send: (count) =>
+        queue.addBulk(Array.from({ length: count }, () => ({ name: 'noop', data: { sentAt: wallNow() } }))),
+    });
   } finally {
-    worker.kill();
     await cleanup(queue);
   }
 }

@@ -6,7 +6,7 @@ import { callCommand, createLogger } from '@jousting/bus';
 import { type CloudEvent, coordCommands, type NewTask } from '@jousting/contracts';
 import { createWorker } from '@jousting/worker-sdk';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { startSteadyWorker, wallNow } from './steady-worker-process.js';
+import { measureSteadyLatency, wallNow } from './steady-worker-process.js';
 
 const BATCH = 1000;
 const IN_FLIGHT = 4;
@@ -59,18 +59,31 @@ export interface JoustingBench {
   workerToken: string;
 }
 
-export async function withWorker<T>(bench: JoustingBench, concurrency: number, run: () => Promise<T>) {
-  const worker = createWorker({
-    servers: bench.natsUrl,
-    token: bench.workerToken,
+/** The SDK worker of every Jousting workload: no-op handlers, `prefetch` from BENCH_PREFETCH. */
+export function createBenchWorker(
+  natsUrl: string,
+  workerToken: string,
+  concurrency: number,
+  onTask: (payload: Record<string, unknown>) => void = () => {},
+) {
+  return createWorker({
+    servers: natsUrl,
+    token: workerToken,
     name: 'bench',
     concurrency,
     prefetch: PREFETCH,
     logger: createLogger('bench-worker', { level: 'warn' }),
     handlers: {
-      noop: async () => null,
+      noop: async (task) => {
+        onTask(task.payload);
+        return null;
+      },
     },
   });
+}
+
+export async function withWorker<T>(bench: JoustingBench, concurrency: number, run: () => Promise<T>) {
+  const worker = createBenchWorker(bench.natsUrl, bench.workerToken, concurrency);
   await worker.start();
   try {
     return await run();
@@ -146,44 +159,31 @@ export function joustingLayeredDag(bench: JoustingBench, levels: number, width: 
  * Tasks created at a steady rate; latency from the create request to the handler starting (ms).
  * The SDK worker runs in its own process (bench/steady-worker.mts).
  */
-export async function joustingSteadyLatency(
+export function joustingSteadyLatency(
   bench: JoustingBench,
   ratePerSecond: number,
   seconds: number,
   concurrency = 100,
 ) {
-  const total = ratePerSecond * seconds;
-  const worker = await startSteadyWorker(
-    {
+  return measureSteadyLatency({
+    workerEnv: {
       BENCH_SIDE: 'jousting',
       NATS_URL: bench.natsUrl,
       BENCH_WORKER_TOKEN: bench.workerToken,
       BENCH_CONCURRENCY: String(concurrency),
-      BENCH_PREFETCH: String(PREFETCH),
     },
-    total,
-  );
-  try {
-    const tickMs = 10;
-    const perTick = Math.max(1, Math.round((ratePerSecond * tickMs) / 1000));
-    const start = performance.now();
-    const pending: Promise<unknown>[] = [];
-    for (let sent = 0; sent < total; ) {
-      const tasks = Array.from({ length: Math.min(perTick, total - sent) }, (_, i) => ({
-        title: `steady ${sent + i}`,
+    ratePerSecond,
+    seconds,
+    pipelined: true,
+    send: (count, first) => {
+      const tasks = Array.from({ length: count }, (_, i) => ({
+        title: `steady ${first + i}`,
         kind: 'noop',
         payload: { sentAt: wallNow() },
       }));
-      sent += tasks.length;
-      pending.push(callCommand(bench.nc, coordCommands.createBatchIds, { tasks, actor: 'bench' }));
-      const wait = start + (sent / perTick) * tickMs - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-    await Promise.all(pending);
-    return await worker.latencies;
-  } finally {
-    worker.kill();
-  }
+      return callCommand(bench.nc, coordCommands.createBatchIds, { tasks, actor: 'bench' });
+    },
+  });
 }
 
 /** Coordinator resident memory added by `count` held (pending) tasks, in bytes per task. */

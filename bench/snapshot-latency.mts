@@ -3,6 +3,7 @@
 // (COORD_SNAPSHOT_INTERVAL_MS=2000). Run after `npm run build`: npx tsx bench/snapshot-latency.mts
 // BENCH_COORD_NODE_ARGS adds Node flags to the coordinator (e.g. "--max-semi-space-size=32").
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { launchService, startNats } from '@jousting/testing';
 import { connect } from '@nats-io/transport-node';
 import { joustingIndependent, joustingSteadyLatency } from './jousting-workloads.ts';
@@ -31,7 +32,7 @@ for (let done = 0; done < HELD; done += 50_000)
   await joustingIndependent(bench, Math.min(50_000, HELD - done));
 const pct = (v: number[], p: number) => v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
 for (let run = 1; run <= Number(process.env.BENCH_RUNS ?? 1); run++) {
-  const loop = (await import('node:perf_hooks')).monitorEventLoopDelay({ resolution: 1 });
+  const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const lat = (await joustingSteadyLatency(bench, RATE, SECONDS)).sort((a, b) => a - b);
   loop.disable();

@@ -8,7 +8,7 @@ type FromWorker = { kind: 'ready' } | { kind: 'done'; latencies: number[] };
 export const wallNow = () => performance.timeOrigin + performance.now();
 
 /** Resolves once the worker is ready; `latencies` resolves when it has seen `total` tasks. */
-export async function startSteadyWorker(env: Record<string, string>, total: number) {
+async function startSteadyWorker(env: Record<string, string>, total: number) {
   const child = fork(fileURLToPath(new URL('./steady-worker.mts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, ...env, BENCH_TOTAL: String(total) },
@@ -36,4 +36,40 @@ export async function startSteadyWorker(env: Record<string, string>, total: numb
     latencies: done.then((m) => (m.kind === 'done' ? m.latencies : [])),
     kill: () => child.kill('SIGKILL'),
   };
+}
+
+/**
+ * The steady-latency workload of either side: starts the worker process (`workerEnv`), sends
+ * `ratePerSecond × seconds` items in ticks of 10 ms through `send(count, first)` (each item's
+ * `sentAt` from wallNow()), and resolves with the worker's latencies in ms. `pipelined: false`
+ * waits for each send before the next tick.
+ */
+export async function measureSteadyLatency(opts: {
+  workerEnv: Record<string, string>;
+  ratePerSecond: number;
+  seconds: number;
+  pipelined: boolean;
+  send: (count: number, first: number) => Promise<unknown>;
+}): Promise<number[]> {
+  const total = opts.ratePerSecond * opts.seconds;
+  const worker = await startSteadyWorker(opts.workerEnv, total);
+  try {
+    const tickMs = 10;
+    const perTick = Math.max(1, Math.round((opts.ratePerSecond * tickMs) / 1000));
+    const start = performance.now();
+    const pending: Promise<unknown>[] = [];
+    for (let sent = 0; sent < total; ) {
+      const count = Math.min(perTick, total - sent);
+      const sending = opts.send(count, sent);
+      if (opts.pipelined) pending.push(sending);
+      else await sending;
+      sent += count;
+      const wait = start + (sent / perTick) * tickMs - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    await Promise.all(pending);
+    return await worker.latencies;
+  } finally {
+    worker.kill();
+  }
 }
