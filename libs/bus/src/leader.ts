@@ -45,7 +45,9 @@ export class LeaderLease {
   private revision = 0;
   private timer: NodeJS.Timeout | undefined;
   private failingSince: number | undefined;
-  private readingStandbys = false;
+  /** Standby keys as the watch last saw them, with the server time of their last refresh. */
+  private readonly standbyKeys = new Map<string, { holder: LeaseHolder; at: number; revision: number }>();
+  private standbyWatch: { stop(): void } | undefined;
   private lost = false;
   private released = false;
   private readonly key: string;
@@ -59,6 +61,7 @@ export class LeaderLease {
     this.now = opts.now ?? Date.now;
     this.revision = revision;
     this.schedule();
+    void this.watchStandbys();
   }
 
   /** Resolves once this instance holds the lease; waits (standing by) while another does. */
@@ -115,11 +118,15 @@ export class LeaderLease {
     }
   }
 
-  private standbys: Replicas['standbys'] = [];
-
-  /** This instance as the leader, and the standbys as of the last renewal. */
+  /** This instance as the leader, and the standbys that refreshed their key within three leases. */
   get replicas(): Replicas {
-    return { leader: this.opts.holder, standbys: this.standbys };
+    const fresh = [...this.standbyKeys.values()].filter((k) => this.now() - k.at <= 3 * this.opts.leaseMs);
+    return {
+      leader: this.opts.holder,
+      standbys: fresh
+        .map((k) => ({ instance: k.holder.holder, since: k.holder.since }))
+        .sort((a, b) => a.since.localeCompare(b.since)),
+    };
   }
 
   get held(): boolean {
@@ -131,6 +138,7 @@ export class LeaderLease {
     if (this.released || this.lost) return;
     this.released = true;
     clearTimeout(this.timer);
+    this.standbyWatch?.stop();
     try {
       await this.opts.kv.delete(this.key, { previousSeq: this.revision });
     } catch (err) {
@@ -154,15 +162,7 @@ export class LeaderLease {
         leaseValue(this.opts.holder, this.now()),
         this.revision,
       );
-      // Off the renewal's path: a slow listing must never delay the next renewal.
-      if (!this.readingStandbys) {
-        this.readingStandbys = true;
-        void this.readStandbys()
-          .catch((err) => this.opts.logger.debug({ err }, 'could not list the standbys'))
-          .finally(() => {
-            this.readingStandbys = false;
-          });
-      }
+      this.dropStaleStandbys();
       if (this.failingSince !== undefined)
         this.opts.logger.info({ failedForMs: this.now() - this.failingSince }, 'leader lease renewed again');
       this.failingSince = undefined;
@@ -179,28 +179,37 @@ export class LeaderLease {
     if (this.held) this.schedule();
   }
 
-  /** Standbys refreshed within three leases; older keys (standbys killed) are removed. */
-  private async readStandbys(): Promise<void> {
-    const keys: string[] = [];
-    for await (const k of await this.opts.kv.keys(`${STANDBY_PREFIX}>`)) keys.push(k);
-    const standbys: Replicas['standbys'] = [];
-    for (const k of keys) {
-      const entry = await this.opts.kv.get(k);
-      const value = holderOf(entry);
-      if (!entry || !value) continue;
-      if (this.now() - entry.created.getTime() > 3 * this.opts.leaseMs) {
-        await this.opts.kv.delete(k, { previousSeq: entry.revision }).catch(() => undefined);
-        continue;
+  /** Follows the standby keys with one watch for as long as the lease is held. */
+  private async watchStandbys(): Promise<void> {
+    try {
+      const watch = await this.opts.kv.watch({ key: `${STANDBY_PREFIX}>` });
+      if (!this.held) return watch.stop();
+      this.standbyWatch = watch;
+      for await (const entry of watch) {
+        const holder = holderOf(entry);
+        if (holder)
+          this.standbyKeys.set(entry.key, { holder, at: entry.created.getTime(), revision: entry.revision });
+        else this.standbyKeys.delete(entry.key);
       }
-      standbys.push({ instance: value.holder, since: value.since });
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'could not follow the standbys; the replica list may be stale');
     }
-    this.standbys = standbys.sort((a, b) => a.since.localeCompare(b.since));
+  }
+
+  /** Removes the keys of standbys gone for three leases (killed before they could say so). */
+  private dropStaleStandbys(): void {
+    for (const [key, k] of this.standbyKeys) {
+      if (this.now() - k.at <= 3 * this.opts.leaseMs) continue;
+      this.standbyKeys.delete(key);
+      void this.opts.kv.delete(key, { previousSeq: k.revision }).catch(() => undefined);
+    }
   }
 
   private lose(reason: string): void {
     if (this.lost || this.released) return;
     this.lost = true;
     clearTimeout(this.timer);
+    this.standbyWatch?.stop();
     this.opts.logger.error({ reason }, 'lost the leader lease');
     this.opts.onLost(reason);
   }

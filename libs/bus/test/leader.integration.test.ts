@@ -75,6 +75,20 @@ describe('leader lease', () => {
     expect(await holderOf(kv)).toBe('intruder');
   });
 
+  it('lists a standby that stopped refreshing its key for three leases no more, and removes the key', async () => {
+    const kv = await freshKv();
+    const held = await lease(kv, 'a', 200);
+    await kv.put('standby.ghost', JSON.stringify({ holder: 'ghost', since: new Date().toISOString() }));
+    const deadline = Date.now() + 3000;
+    while (held.replicas.standbys.length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(held.replicas.standbys.map((s) => s.instance)).toEqual(['ghost']);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(held.replicas.standbys).toEqual([]);
+    expect((await kv.get('standby.ghost'))?.operation ?? 'gone').not.toBe('PUT');
+    await held.release();
+  });
+
   it('stops standing by when aborted', async () => {
     const kv = await freshKv();
     const first = await lease(kv, 'a', 2000);
