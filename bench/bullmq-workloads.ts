@@ -4,9 +4,10 @@ import { performance } from 'node:perf_hooks';
 import { type ConnectionOptions, type FlowJob, FlowProducer, Queue, Worker } from 'bullmq';
 import { measureSteadyLatency, wallNow } from './steady-worker-process.js';
 
+export const REDIS_PORT = Number(process.env.REDIS_PORT ?? 6379);
 export const REDIS: ConnectionOptions = {
   host: process.env.REDIS_HOST ?? '127.0.0.1',
-  port: Number(process.env.REDIS_PORT ?? 6379),
+  port: REDIS_PORT,
   maxRetriesPerRequest: null,
 };
 

@@ -1,35 +1,37 @@
-// CPU seconds used by nats-server, the coordinator and this process (the SDK worker) for 50,000
-// no-op tasks, to see which one bounds throughput. Run: npx tsx bench/cpu-per-process.mts
-// BENCH_WORKLOAD=independent (default) | fanin (10,000 × 1 parent + 4 children) | chains (2,500 × 20).
-// BENCH_CONCURRENCY (default 100) and BENCH_PREFETCH (default 100) set the SDK worker.
+// CPU seconds each process uses for the same no-op workload on both sides: nats-server, the
+// coordinator and this process (producer + SDK worker) for Jousting; redis-server and this
+// process (producer + BullMQ Worker) for BullMQ. On a machine whose cores are all busy, CPU per
+// task is what bounds tasks/s. Run: npx tsx bench/cpu-per-process.mts
+// BENCH_WORKLOAD=independent (default, 50,000 tasks) | fanin (10,000 × 1 parent + 4 children) |
+// chains (2,500 × 20). BENCH_CONCURRENCY (default 100) and BENCH_PREFETCH (default 100) set the
+// SDK worker; BENCH_BULLMQ=false leaves BullMQ out.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { launchService, startNats } from '@jousting/testing';
 import { connect } from '@nats-io/transport-node';
+import { bullmqChains, bullmqFanIn, bullmqIndependent, REDIS_PORT } from './bullmq-workloads.ts';
 import { joustingChains, joustingFanIn, joustingIndependent } from './jousting-workloads.ts';
+import { cpuDuring, findPid } from './proc-cpu.ts';
 
-const ticks = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
+const workload = process.env.BENCH_WORKLOAD ?? 'independent';
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 100);
+/** Every workload runs 50,000 tasks. */
+const TASKS = 50_000;
+if (!['independent', 'fanin', 'chains'].includes(workload))
+  throw new Error(`BENCH_WORKLOAD must be independent, fanin or chains, not ${workload}`);
+
+function report(
+  side: string,
+  run: { result: { perSecond: number }; wallSeconds: number; cpu: Record<string, number> },
+) {
+  const total = Object.values(run.cpu).reduce((a, b) => a + b, 0);
+  console.log(
+    `${side} ${workload}: ${Math.round(run.result.perSecond)} tasks/s, wall ${run.wallSeconds.toFixed(2)} s;`,
+    `cpu seconds ${JSON.stringify(run.cpu)} = ${total.toFixed(2)} of ${(2 * run.wallSeconds).toFixed(2)} available;`,
+    `${Math.round((total / TASKS) * 1e6)} µs per task`,
+  );
+}
+
 const nats = await startNats({ ...process.env, NATS_URL: '' });
-const port = new URL(nats.url).port;
-const natsPid = Number(
-  readdirSync('/proc').find(
-    (p) =>
-      /^\d+$/.test(p) &&
-      (() => {
-        try {
-          return (
-            readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(port) &&
-            readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('nats-server')
-          );
-        } catch {
-          return false;
-        }
-      })(),
-  ),
-);
 const workerToken = `jsw_${randomBytes(32).toString('hex')}`;
 const coord = await launchService('coordinator', {
   natsUrl: nats.url,
@@ -38,33 +40,31 @@ const coord = await launchService('coordinator', {
 const nc = await connect({ servers: nats.url });
 const bench = { nc, natsUrl: nats.url, workerToken };
 await joustingIndependent(bench, 20000);
-const pids = { nats: natsPid, coordinator: coord.proc.pid!, bench: process.pid };
-const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, ticks(p)]));
-const t0 = performance.now();
-const workload = process.env.BENCH_WORKLOAD ?? 'independent';
-const r =
-  workload === 'fanin'
-    ? await joustingFanIn(bench, 10_000)
-    : workload === 'chains'
-      ? await joustingChains(bench, 2_500, 20)
-      : await joustingIndependent(bench, 50_000, Number(process.env.BENCH_CONCURRENCY ?? 100));
-const wall = (performance.now() - t0) / 1000;
-const used = Object.fromEntries(
-  Object.entries(pids).map(([k, p]) => [k, +(ticks(p) - before[k]!).toFixed(2)]),
+const jousting = await cpuDuring(
+  { nats: findPid('nats-server', new URL(nats.url).port), coordinator: coord.proc.pid!, bench: process.pid },
+  () =>
+    workload === 'fanin'
+      ? joustingFanIn(bench, 10_000)
+      : workload === 'chains'
+        ? joustingChains(bench, 2_500, 20)
+        : joustingIndependent(bench, 50_000, concurrency),
 );
-console.log(
-  workload,
-  'tasks/s',
-  Math.round(r.perSecond),
-  'wall',
-  wall.toFixed(2),
-  's; cpu seconds',
-  used,
-  'of',
-  (2 * wall).toFixed(2),
-  'available',
-);
+report('jousting', jousting);
 await nc.close();
 await coord.stop('SIGTERM');
 await nats.stop();
+
+if (process.env.BENCH_BULLMQ !== 'false') {
+  await bullmqIndependent(20000);
+  const bullmq = await cpuDuring(
+    { redis: findPid('redis-server', `:${REDIS_PORT}`), bench: process.pid },
+    () =>
+      workload === 'fanin'
+        ? bullmqFanIn(10_000)
+        : workload === 'chains'
+          ? bullmqChains(2_500, 20)
+          : bullmqIndependent(50_000, concurrency),
+  );
+  report('bullmq', bullmq);
+}
 process.exit(0);
