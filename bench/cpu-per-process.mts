@@ -4,7 +4,8 @@
 // task is what bounds tasks/s. Run: npx tsx bench/cpu-per-process.mts
 // BENCH_WORKLOAD=independent (default, 50,000 tasks) | fanin (10,000 × 1 parent + 4 children) |
 // chains (2,500 × 20). BENCH_CONCURRENCY (default 100) and BENCH_PREFETCH (default 100) set the
-// SDK worker; BENCH_BULLMQ=false leaves BullMQ out.
+// SDK worker; BENCH_BULLMQ=false leaves BullMQ out; BENCH_COORD_NODE_ARGS adds Node flags to the
+// coordinator.
 import { randomBytes } from 'node:crypto';
 import { launchService, startNats } from '@jousting/testing';
 import { connect } from '@nats-io/transport-node';
@@ -36,6 +37,7 @@ const workerToken = `jsw_${randomBytes(32).toString('hex')}`;
 const coord = await launchService('coordinator', {
   natsUrl: nats.url,
   env: { LOG_LEVEL: 'warn', JOUSTING_WORKER_TOKEN: workerToken, JOUSTING_DATA_DIR: '/tmp/prof-data' },
+  nodeArgs: process.env.BENCH_COORD_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
 });
 const nc = await connect({ servers: nats.url });
 const bench = { nc, natsUrl: nats.url, workerToken };
