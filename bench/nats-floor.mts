@@ -7,9 +7,10 @@
 // Run: npx tsx bench/nats-floor.mts   (BENCH_ROUND_TRIPS, default 1000; BENCH_MESSAGES, default 200000)
 import { fork } from 'node:child_process';
 import { startNats } from '@jousting/testing';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { cpuDuring, findPid } from './proc-cpu.ts';
+import { percentile } from './stats.ts';
 
 if (process.env.BENCH_ECHO_URL) {
   const nc = await connect({ servers: process.env.BENCH_ECHO_URL });
@@ -32,11 +33,9 @@ if (process.env.BENCH_ECHO_URL) {
   await new Promise((resolve) => echo.once('message', resolve));
   const nc = await connect({ servers: nats.url });
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: 'FLOOR', subjects: ['floor.stored.>'], storage: 'file' as never });
+  await jsm.streams.add({ name: 'FLOOR', subjects: ['floor.stored.>'], storage: StorageType.File });
   const js = jetstream(nc);
 
-  const pct = (sorted: number[], p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
   const timings = async (once: () => Promise<unknown>) => {
     const ms: number[] = [];
     for (let i = 0; i < ROUND_TRIPS; i++) {
@@ -46,7 +45,7 @@ if (process.env.BENCH_ECHO_URL) {
       await new Promise((r) => setTimeout(r, 10));
     }
     ms.sort((a, b) => a - b);
-    return `p50 ${pct(ms, 50).toFixed(2)} ms, p99 ${pct(ms, 99).toFixed(2)} ms, max ${ms[ms.length - 1]!.toFixed(2)} ms`;
+    return `p50 ${percentile(ms, 50).toFixed(2)} ms, p99 ${percentile(ms, 99).toFixed(2)} ms, max ${ms[ms.length - 1]!.toFixed(2)} ms`;
   };
   console.log(
     `request/reply to another process, one every 10 ms: ${await timings(() => nc.request('floor.echo', new Uint8Array(300)))}`,

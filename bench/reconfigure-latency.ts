@@ -7,15 +7,13 @@ import { performance } from 'node:perf_hooks';
 import type { CloudEvent } from '@jousting/contracts';
 import { startStack } from '@jousting/testing';
 import { connect } from '@nats-io/transport-node';
+import { percentile } from './stats.js';
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 1000);
 const WARMUP = 50;
 
 type Applied = { applied: { coordMaxRequestsPerMinute?: number } };
 type Changed = { settings: { coordMaxRequestsPerMinute: number } };
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 
 function row(name: string, samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);

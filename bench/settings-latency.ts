@@ -7,15 +7,12 @@ import type { CloudEvent } from '@jousting/contracts';
 import { startStack } from '@jousting/testing';
 import { connect } from '@nats-io/transport-node';
 import WebSocket from 'ws';
+import { percentile } from './stats.js';
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 1000);
 const WARMUP = 50;
 
 type ChangedData = { settings: { maxTurns: number } };
-
-function percentile(sorted: number[], p: number) {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 function summary(name: string, samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);

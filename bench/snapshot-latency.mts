@@ -7,6 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { launchService, startNats } from '@jousting/testing';
 import { connect } from '@nats-io/transport-node';
 import { joustingIndependent, joustingSteadyLatency } from './jousting-workloads.ts';
+import { percentile } from './stats.ts';
 
 const HELD = Number(process.env.BENCH_HELD_TASKS ?? 150_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -30,7 +31,6 @@ const nc = await connect({ servers: nats.url });
 const bench = { nc, natsUrl: nats.url, workerToken };
 for (let done = 0; done < HELD; done += 50_000)
   await joustingIndependent(bench, Math.min(50_000, HELD - done));
-const pct = (v: number[], p: number) => v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
 for (let run = 1; run <= Number(process.env.BENCH_RUNS ?? 1); run++) {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
@@ -40,7 +40,7 @@ for (let run = 1; run <= Number(process.env.BENCH_RUNS ?? 1); run++) {
     `benchmark process event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(2)} ms, max ${(loop.max / 1e6).toFixed(2)} ms`,
   );
   console.log(
-    `held ${HELD}, ${RATE}/s for ${SECONDS} s: p50 ${pct(lat, 50).toFixed(2)} ms, p99 ${pct(lat, 99).toFixed(2)} ms, p99.9 ${pct(lat, 99.9).toFixed(2)} ms, max ${lat[lat.length - 1]!.toFixed(2)} ms`,
+    `held ${HELD}, ${RATE}/s for ${SECONDS} s: p50 ${percentile(lat, 50).toFixed(2)} ms, p99 ${percentile(lat, 99).toFixed(2)} ms, p99.9 ${percentile(lat, 99.9).toFixed(2)} ms, max ${lat[lat.length - 1]!.toFixed(2)} ms`,
   );
 }
 if (process.env.BENCH_COORD_OUTPUT) {

@@ -17,6 +17,7 @@ import {
   joustingMemoryPerTask,
   joustingSteadyLatency,
 } from './jousting-workloads.js';
+import { percentile } from './stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const TASKS = env('BENCH_TASKS', 50_000);
@@ -28,10 +29,11 @@ const STEADY_SECONDS = env('BENCH_STEADY_SECONDS', 10);
 const HELD = env('BENCH_HELD', 100_000);
 const WARMUP = env('BENCH_WARMUP', 10_000);
 
-const pct = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-};
+const pct = (values: number[], p: number) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
 const rate = (r: { perSecond: number }) => Math.round(r.perSecond).toLocaleString('en-US');
 
 const workerToken = `jsw_${randomBytes(32).toString('hex')}`;

@@ -11,15 +11,12 @@ import { startStack } from '@jousting/testing';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { Webhook } from 'standardwebhooks';
+import { percentile } from './stats.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const VERIFY_SAMPLE = 200;
-
-function percentile(sorted: number[], p: number) {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 const stack = await startStack({
   services: ['settings', 'notifier'],
