@@ -7,27 +7,49 @@
 // SDK worker; BENCH_BULLMQ=false leaves BullMQ out; BENCH_COORD_NODE_ARGS adds Node flags to the
 // coordinator.
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { launchService, startNats } from '@jousting/testing';
 import { connect } from '@nats-io/transport-node';
 import { bullmqChains, bullmqFanIn, bullmqIndependent, REDIS_PORT } from './bullmq-workloads.ts';
-import { joustingChains, joustingFanIn, joustingIndependent } from './jousting-workloads.ts';
+import {
+  type JoustingBench,
+  joustingChains,
+  joustingFanIn,
+  joustingIndependent,
+} from './jousting-workloads.ts';
 import { cpuDuring, findPid } from './proc-cpu.ts';
 
 const workload = process.env.BENCH_WORKLOAD ?? 'independent';
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 100);
-/** Every workload runs 50,000 tasks. */
+const cores = availableParallelism();
+/** Each workload runs 50,000 tasks on both sides. */
 const TASKS = 50_000;
-if (!['independent', 'fanin', 'chains'].includes(workload))
-  throw new Error(`BENCH_WORKLOAD must be independent, fanin or chains, not ${workload}`);
+const workloads = {
+  independent: {
+    jousting: (bench: JoustingBench) => joustingIndependent(bench, TASKS, concurrency),
+    bullmq: () => bullmqIndependent(TASKS, concurrency),
+  },
+  fanin: {
+    jousting: (bench: JoustingBench) => joustingFanIn(bench, TASKS / 5),
+    bullmq: () => bullmqFanIn(TASKS / 5),
+  },
+  chains: {
+    jousting: (bench: JoustingBench) => joustingChains(bench, TASKS / 20, 20),
+    bullmq: () => bullmqChains(TASKS / 20, 20),
+  },
+};
+if (!(workload in workloads))
+  throw new Error(`BENCH_WORKLOAD must be one of ${Object.keys(workloads).join(', ')}, not ${workload}`);
+const run = workloads[workload as keyof typeof workloads];
 
 function report(
   side: string,
-  run: { result: { perSecond: number }; wallSeconds: number; cpu: Record<string, number> },
+  measured: { result: { perSecond: number }; wallSeconds: number; cpu: Record<string, number> },
 ) {
-  const total = Object.values(run.cpu).reduce((a, b) => a + b, 0);
+  const total = Object.values(measured.cpu).reduce((a, b) => a + b, 0);
   console.log(
-    `${side} ${workload}: ${Math.round(run.result.perSecond)} tasks/s, wall ${run.wallSeconds.toFixed(2)} s;`,
-    `cpu seconds ${JSON.stringify(run.cpu)} = ${total.toFixed(2)} of ${(2 * run.wallSeconds).toFixed(2)} available;`,
+    `${side} ${workload}: ${Math.round(measured.result.perSecond)} tasks/s, wall ${measured.wallSeconds.toFixed(2)} s;`,
+    `cpu seconds ${JSON.stringify(measured.cpu)} = ${total.toFixed(2)} of ${(cores * measured.wallSeconds).toFixed(2)} available;`,
     `${Math.round((total / TASKS) * 1e6)} µs per task`,
   );
 }
@@ -44,12 +66,7 @@ const bench = { nc, natsUrl: nats.url, workerToken };
 await joustingIndependent(bench, 20000);
 const jousting = await cpuDuring(
   { nats: findPid('nats-server', new URL(nats.url).port), coordinator: coord.proc.pid!, bench: process.pid },
-  () =>
-    workload === 'fanin'
-      ? joustingFanIn(bench, 10_000)
-      : workload === 'chains'
-        ? joustingChains(bench, 2_500, 20)
-        : joustingIndependent(bench, 50_000, concurrency),
+  () => run.jousting(bench),
 );
 report('jousting', jousting);
 await nc.close();
@@ -60,12 +77,7 @@ if (process.env.BENCH_BULLMQ !== 'false') {
   await bullmqIndependent(20000);
   const bullmq = await cpuDuring(
     { redis: findPid('redis-server', `:${REDIS_PORT}`), bench: process.pid },
-    () =>
-      workload === 'fanin'
-        ? bullmqFanIn(10_000)
-        : workload === 'chains'
-          ? bullmqChains(2_500, 20)
-          : bullmqIndependent(50_000, concurrency),
+    () => run.bullmq(),
   );
   report('bullmq', bullmq);
 }
