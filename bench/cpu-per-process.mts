@@ -4,8 +4,8 @@
 // task is what bounds tasks/s. Run: npx tsx bench/cpu-per-process.mts
 // BENCH_WORKLOAD=independent (default, 50,000 tasks) | fanin (10,000 × 1 parent + 4 children) |
 // chains (2,500 × 20). BENCH_CONCURRENCY (default 100) and BENCH_PREFETCH (default 100) set the
-// SDK worker; BENCH_BULLMQ=false leaves BullMQ out; BENCH_COORD_NODE_ARGS adds Node flags to the
-// coordinator.
+// SDK worker; the coordinator's CPU is also split by thread. BENCH_BULLMQ=false leaves BullMQ
+// out; BENCH_COORD_NODE_ARGS adds Node flags to the coordinator.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { launchService, startNats } from '@jousting/testing';
@@ -17,7 +17,7 @@ import {
   joustingFanIn,
   joustingIndependent,
 } from './jousting-workloads.ts';
-import { cpuDuring, findPid } from './proc-cpu.ts';
+import { cpuDuring, findPid, nodeThreadSplit, threadCpuSeconds } from './proc-cpu.ts';
 
 const workload = process.env.BENCH_WORKLOAD ?? 'independent';
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 100);
@@ -64,11 +64,16 @@ const coord = await launchService('coordinator', {
 const nc = await connect({ servers: nats.url });
 const bench = { nc, natsUrl: nats.url, workerToken };
 await joustingIndependent(bench, 20000);
+const coordThreadsBefore = threadCpuSeconds(coord.proc.pid!);
 const jousting = await cpuDuring(
   { nats: findPid('nats-server', new URL(nats.url).port), coordinator: coord.proc.pid!, bench: process.pid },
   () => run.jousting(bench),
 );
 report('jousting', jousting);
+const split = nodeThreadSplit(coord.proc.pid!, coordThreadsBefore, threadCpuSeconds(coord.proc.pid!));
+console.log(
+  `  coordinator threads: main ${split.main}, event thread ${split.busiestOther}, V8 and libuv helpers ${split.rest} CPU-s`,
+);
 await nc.close();
 await coord.stop('SIGTERM');
 await nats.stop();

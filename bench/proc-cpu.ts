@@ -36,3 +36,32 @@ export async function cpuDuring<T, K extends string>(
   ) as Record<K, number>;
   return { result, wallSeconds, cpu };
 }
+
+/** CPU seconds used so far by each thread of a process, by thread id. */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      threads.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // The thread ended while we looked.
+    }
+  }
+  return threads;
+}
+
+/**
+ * How a Node process's CPU between two `threadCpuSeconds` readings splits: its main thread, its
+ * busiest other thread (in the coordinator, the event thread), and the rest (V8's garbage
+ * collection and compiler helpers, libuv's pool).
+ */
+export function nodeThreadSplit(pid: number, before: Map<number, number>, after: Map<number, number>) {
+  const used = [...after].map(([tid, s]) => ({ tid, seconds: s - (before.get(tid) ?? 0) }));
+  const main = used.find((t) => t.tid === pid)?.seconds ?? 0;
+  const others = used.filter((t) => t.tid !== pid).sort((a, b) => b.seconds - a.seconds);
+  const busiest = others[0]?.seconds ?? 0;
+  const rest = others.slice(1).reduce((sum, t) => sum + t.seconds, 0);
+  const round = (s: number) => +s.toFixed(2);
+  return { main: round(main), busiestOther: round(busiest), rest: round(rest) };
+}
