@@ -1,10 +1,15 @@
 // CPU time of local processes from /proc (Linux), for the benchmarks that split CPU by process.
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** User + system CPU seconds in a /proc `stat` file (a process's or one of its threads'). */
+function statCpuSeconds(statPath: string): number {
+  const fields = readFileSync(statPath, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** User + system CPU seconds a process has used so far. */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return statCpuSeconds(`/proc/${pid}/stat`);
 }
 
 /** The pid of the local process whose command line names `program` and contains `mark` (e.g. its port). */
@@ -42,8 +47,7 @@ export function threadCpuSeconds(pid: number): Map<number, number> {
   const threads = new Map<number, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      threads.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100);
+      threads.set(Number(tid), statCpuSeconds(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       // The thread ended while we looked.
     }
